@@ -1,0 +1,60 @@
+/*
+ * parser.h: the parser interface and the chain that picks one.
+ *
+ * A parser has a name and one parse operation over a record whose raw
+ * frame is already in place. It answers SR_PARSE_OK (fields filled),
+ * SR_PARSE_NOT_MINE (the next parser tries) or SR_PARSE_MALFORMED with a
+ * short static reason. Parsers do no I/O, no logging, and allocate nothing
+ * beyond the record (sr_record_sd_reserve, sr_record_append).
+ *
+ * sr_parse_record() runs the chain a `format` setting selects; when every
+ * parser declines, the record stays SR_FORMAT_RAW with parse_error set,
+ * and is still relayed.
+ */
+#ifndef SR_PARSER_H
+#define SR_PARSER_H
+
+#include "../relay/record.h"
+#include "../relay/tz.h"
+
+typedef enum sr_parse_result_e {
+    SR_PARSE_OK = 0,
+    SR_PARSE_NOT_MINE,
+    SR_PARSE_MALFORMED,
+} sr_parse_result_t;
+
+/* Which parsers an input runs (the `format` key). */
+typedef enum sr_parse_mode_e {
+    SR_PARSE_AUTO = 0,
+    SR_PARSE_RFC5424,
+    SR_PARSE_RFC3164,
+} sr_parse_mode_t;
+
+/* What a parser may need beyond the bytes. */
+typedef struct sr_parse_ctx_s {
+    int64_t now_us;       /* receive time, Unix microseconds */
+    const sr_tz_t *tz;    /* zone for RFC 3164 times; NULL means UTC */
+} sr_parse_ctx_t;
+
+typedef struct sr_parser_s {
+    const char *name;
+    sr_parse_result_t (*parse)(sr_record_t *rec, const sr_parse_ctx_t *ctx, const char **reason);
+} sr_parser_t;
+
+extern const sr_parser_t sr_parser_rfc5424;
+extern const sr_parser_t sr_parser_rfc3164;
+
+/*
+ * Parse rec in place with the chain for `mode`. Returns the format the
+ * record ended up with; for SR_FORMAT_RAW, rec->parse_error says why, and
+ * facility/severity come from a valid PRI if there was one (else 1/5).
+ */
+sr_format_t sr_parse_record(sr_record_t *rec, sr_parse_mode_t mode, const sr_parse_ctx_t *ctx);
+
+/*
+ * Parse a PRI "<N>" at p[0..n). On success returns the bytes consumed
+ * (3 to 5) and sets *pri (0-191); returns 0 when there is no valid PRI.
+ */
+size_t sr_parse_pri(const char *p, size_t n, int *pri);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * format.h: writing a record out as text, shared by every output.
+ *
+ * Each writer appends to an sr_buf_t and adds no trailing newline; the
+ * caller frames. All text is what redaction left in the record.
+ */
+#ifndef SR_FORMAT_H
+#define SR_FORMAT_H
+
+#include "common.h"
+#include "record.h"
+
+/*
+ * The JSON record of INTERFACE.md: every field present, null when absent,
+ * strings valid UTF-8 (an invalid byte becomes U+FFFD), structured data as
+ * {"SD-ID": {"name": "value"}} with repeated names as arrays.
+ */
+void sr_format_json(const sr_record_t *r, sr_buf_t *out);
+
+/* Options for the RFC 5424 writer (Datadog uses them). */
+typedef struct sr_rfc5424_opts_s {
+    const char *app_name_default; /* used when the record has no APP-NAME */
+    const char *extra_sd;         /* appended after the record's own SD, as is */
+} sr_rfc5424_opts_t;
+
+/* "<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG". An RFC 3164 or raw
+ * record is converted: its completed timestamp (or the receive time when
+ * it has none), NILVALUE for absent fields; header fields are made valid
+ * (printable ASCII, no spaces, RFC length limits). opts may be NULL. */
+void sr_format_rfc5424(const sr_record_t *r, const sr_rfc5424_opts_t *opts, sr_buf_t *out);
+
+/* "<PRI>Mmm dd hh:mm:ss HOST TAG[PID]: MSG". */
+void sr_format_rfc3164(const sr_record_t *r, sr_buf_t *out);
+
+/* The received frame as is (after redaction). */
+void sr_format_raw(const sr_record_t *r, sr_buf_t *out);
+
+/* A JSON string literal (with quotes) for p[0..n), invalid UTF-8 as U+FFFD. */
+void sr_json_string(sr_buf_t *out, const char *p, size_t n);
+
+/* RFC 3339 UTC with microseconds ("2026-11-21T22:42:07.581084Z"). */
+void sr_format_time_us(int64_t us, sr_buf_t *out);
+
+/* Names of facilities (kern .. local7) and severities (emerg .. debug). */
+const char *sr_facility_name(int facility);
+const char *sr_severity_name(int severity);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * record.h: the record, one received syslog message and what was parsed
+ * from it.
+ *
+ * A listener builds each record as one allocation: this header plus a copy
+ * of the frame (trailing CR, LF and NUL already removed) and a little spare
+ * room. Parsers store fields as slices (offset, length) of `text`, and never
+ * copy. Redaction may replace `text` with a buffer of its own (the record
+ * owns it) and re-point every slice. Once the pipeline is done the record is
+ * read-only and shared by reference count between outputs, which may run
+ * on another thread than the one that built it: the count is atomic.
+ */
+#ifndef SR_RECORD_H
+#define SR_RECORD_H
+
+#include <stdatomic.h>
+#include "common.h"
+
+/* An absent field has off == SR_NONE. */
+#define SR_NONE UINT32_MAX
+
+typedef struct sr_slice_s {
+    uint32_t off;
+    uint32_t len;
+} sr_slice_t;
+
+#define SR_SLICE_NULL ((sr_slice_t){SR_NONE, 0})
+
+typedef enum sr_format_e {
+    SR_FORMAT_RAW = 0,
+    SR_FORMAT_RFC5424,
+    SR_FORMAT_RFC3164,
+} sr_format_t;
+
+/* Structured data. Names and values are slices of the record's text; a
+ * value is kept as sent, that is escaped (\" \\ \]): sr_sd_unescape()
+ * gives its plain form. */
+typedef struct sr_sd_param_s {
+    sr_slice_t name;
+    sr_slice_t value;
+} sr_sd_param_t;
+
+typedef struct sr_sd_elem_s {
+    sr_slice_t id;
+    uint32_t first; /* index of its first param in sd_params */
+    uint32_t count; /* number of params */
+} sr_sd_elem_t;
+
+/* Inline room for structured data; more than this is allocated. */
+#define SR_SD_INLINE_ELEMS 4
+#define SR_SD_INLINE_PARAMS 8
+
+/* Room after the frame copy, for text a parser synthesises (the completed
+ * RFC 3164 timestamp). */
+#define SR_RECORD_SPARE 64
+
+enum {
+    SR_REC_TRUNCATED = 1 << 0, /* the frame was longer than max_message_size */
+    SR_REC_REDACTED = 1 << 1,  /* redaction changed something */
+};
+
+typedef struct sr_record_s {
+    atomic_uint refs;
+    uint8_t format;   /* sr_format_t */
+    uint8_t facility; /* 0-23 */
+    uint8_t severity; /* 0-7 */
+    int8_t version;   /* 1 for RFC 5424, -1 for none */
+    uint8_t flags;    /* SR_REC_* */
+    uint16_t input_id;      /* index of the input, for filters and metrics */
+    const char *input_name; /* owned by the input, which outlives its records */
+    int64_t received_us;    /* Unix time in microseconds */
+    char source[48];        /* the sender's IP address as text, NUL-terminated */
+
+    sr_slice_t timestamp; /* RFC 3339 text; for RFC 3164, completed by the parser */
+    sr_slice_t hostname;
+    sr_slice_t app_name;
+    sr_slice_t procid;
+    sr_slice_t msgid;
+    sr_slice_t message;
+    sr_slice_t raw;          /* the whole frame */
+    const char *parse_error; /* static text, for SR_FORMAT_RAW; else NULL */
+
+    uint32_t n_sd_elems;
+    uint32_t n_sd_params;
+    sr_sd_elem_t *sd_elems; /* NULL when no structured data */
+    sr_sd_param_t *sd_params;
+
+    char *text;         /* what the slices point into */
+    uint32_t text_len;  /* bytes used */
+    uint32_t text_cap;  /* bytes available (frame + SR_RECORD_SPARE) */
+
+    sr_sd_elem_t sd_inline_elems[SR_SD_INLINE_ELEMS];
+    sr_sd_param_t sd_inline_params[SR_SD_INLINE_PARAMS];
+    char data[]; /* the frame copy; `text` points here until redaction */
+} sr_record_t;
+
+/*
+ * Build a record holding a copy of frame[0..len), with trailing CR, LF and
+ * NUL bytes removed, format RAW, facility 1, severity 5, every field absent
+ * except raw and message (the whole frame). refs starts at 1, owned by the
+ * caller.
+ */
+sr_record_t *sr_record_create(const char *frame, size_t len);
+
+static inline void sr_record_ref(sr_record_t *r) {
+    atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+}
+
+/* Drop one reference; the last one frees the record. */
+void sr_record_release(sr_record_t *r);
+
+/* Approximate bytes this record holds, for queue accounting. */
+size_t sr_record_size(const sr_record_t *r);
+
+/* Pointer to a slice's bytes (undefined for an absent slice). */
+static inline const char *sr_record_ptr(const sr_record_t *r, sr_slice_t s) {
+    return r->text + s.off;
+}
+
+static inline bool sr_slice_present(sr_slice_t s) { return s.off != SR_NONE; }
+
+/* Make room for n_elems elements and n_params params of structured data
+ * (inline when small, else allocated and owned by the record). Resets any
+ * previous structured data. */
+void sr_record_sd_reserve(sr_record_t *r, uint32_t n_elems, uint32_t n_params);
+
+/*
+ * Append bytes to the record's text (within text_cap) and return their
+ * slice; SR_SLICE_NULL if they do not fit.
+ */
+sr_slice_t sr_record_append(sr_record_t *r, const char *p, size_t n);
+
+/*
+ * Replace the record's text with `text` (malloc'ed, ownership passes to
+ * the record), whose length is len. The caller has already re-pointed the
+ * slices to the new text.
+ */
+void sr_record_set_text(sr_record_t *r, char *text, uint32_t len);
+
+/* Unescape an SD-PARAM value (\" \\ \] lose their backslash) into out. */
+void sr_sd_unescape(const char *p, size_t n, sr_buf_t *out);
+
+/* Reset every parsed field to absent, keeping raw, message = raw. */
+void sr_record_reset_fields(sr_record_t *r);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * redact.h: PCRE2 redaction rules applied to every record before any
+ * output, format or log line sees it.
+ *
+ * The `redact:` section is a sequence of rules, each either a custom
+ * pattern (name, pattern, replacement) or a built-in (builtin: NAME,
+ * optional replacement), with optional `fields` (message,
+ * structured_data, hostname, app_name; default message and
+ * structured_data) and `inputs` (names; default all). Rules apply in
+ * order. Patterns are compiled once, JIT where available, with match and
+ * depth limits. A match that hits a limit fails closed: the whole field
+ * becomes SR_REDACT_FAILED_MARKER and the event is counted.
+ *
+ * A compiled sr_redactor_t is immutable and shared by every worker
+ * thread; each thread brings its own sr_redact_scratch_t (PCRE2 match
+ * data and buffers), so the hot path allocates nothing in steady state.
+ */
+#ifndef SR_REDACT_H
+#define SR_REDACT_H
+
+#include "../config/config.h"
+#include "record.h"
+
+#define SR_REDACT_FAILED_MARKER "[REDACTION-FAILED]"
+
+typedef struct sr_redactor_s sr_redactor_t;
+typedef struct sr_redact_scratch_s sr_redact_scratch_t;
+
+/*
+ * Build a redactor from the `redact:` sequence node. Errors (unknown key,
+ * unknown builtin, a pattern PCRE2 refuses: rule name, offset and PCRE2's
+ * reason) go to ctx. `inputs` names are checked against the configured
+ * inputs (input_names[0..n_inputs)). Returns 0 and *out (NULL when the
+ * sequence is empty), or SR_ECONFIG.
+ */
+int sr_redactor_load(sr_cfg_ctx_t *ctx, const sr_node_t *seq, char *const *input_names,
+                     size_t n_inputs, sr_redactor_t **out);
+void sr_redactor_free(sr_redactor_t *r);
+
+sr_redact_scratch_t *sr_redact_scratch_create(const sr_redactor_t *r);
+void sr_redact_scratch_free(sr_redact_scratch_t *s);
+
+/*
+ * Apply every rule that covers rec->input_id to the record's fields, and
+ * to rec->raw (the whole received line, for the raw format). When
+ * anything changed, the record gets a new text buffer (sr_record_set_text)
+ * and SR_REC_REDACTED. Counts syslog_relay_redactions_total{rule}.
+ * Returns the number of replacements made.
+ */
+int sr_redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t *rec);
+
+/* Apply the rules to a plain string (tests, benchmarks, and the relay's
+ * own log lines). Result in out. Returns replacements made. */
+int sr_redact_string(const sr_redactor_t *r, sr_redact_scratch_t *s, const char *p, size_t n,
+                     sr_buf_t *out);
+
+/* Names of the built-in rules, NULL-terminated (for docs and --check). */
+extern const char *const sr_redact_builtin_names[];
+
+#endif
