@@ -1,0 +1,754 @@
+/*
+ * format.c: the record writers every output shares (see format.h): the
+ * JSON record of INTERFACE.md, RFC 5424, RFC 3164 and raw.
+ *
+ * Writers only read the record (it is shared and read-only once the
+ * pipeline is done) and append to the caller's sr_buf_t; they add no
+ * trailing newline. They hold no state and are safe on any thread.
+ *
+ * JSON strings are always valid UTF-8: every ill-formed sequence becomes
+ * U+FFFD, one per maximal subpart (the Unicode "substitution of maximal
+ * subparts" practice, also what the WHATWG decoder does), so the output
+ * does not depend on how the garbage is split.
+ *
+ * Structured data in JSON: {"SD-ID": {"name": "value"}}, values unescaped.
+ * A name repeated within one element gives an array of its values in
+ * order. Two elements with the same SD-ID (legal on the wire but not in a
+ * JSON object) are merged into one object, in the order of first
+ * appearance, and a name repeated across them is an array too. The
+ * grouping sorts indices, so a hostile message with thousands of elements
+ * costs O(n log n), not O(n^2).
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "format.h"
+
+static const char *const facility_names[] = {
+    "kern",     "user",     "mail",   "daemon", "auth",   "syslog",
+    "lpr",      "news",     "uucp",   "cron",   "authpriv", "ftp",
+    "ntp",      "security", "console", "solaris-cron", "local0", "local1",
+    "local2",   "local3",   "local4", "local5", "local6", "local7",
+};
+
+static const char *const severity_names[] = {
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+};
+
+static const char *const month_names[] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+};
+
+/* NULL for a facility outside 0-23. */
+const char *sr_facility_name(int facility)
+{
+    if (facility < 0 || facility >= (int)SR_ARRAY_SIZE(facility_names)) {
+        return NULL;
+    }
+    return facility_names[facility];
+}
+
+/* NULL for a severity outside 0-7. */
+const char *sr_severity_name(int severity)
+{
+    if (severity < 0 || severity >= (int)SR_ARRAY_SIZE(severity_names)) {
+        return NULL;
+    }
+    return severity_names[severity];
+}
+
+/* ---- JSON strings -------------------------------------------------------------------------- */
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* Bytes that pass through a JSON string untouched: printable ASCII and DEL,
+ * except '"' and '\'. */
+static inline bool json_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+static void put_fffd(sr_buf_t *out)
+{
+    sr_buf_append(out, "\xEF\xBF\xBD", 3);
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at p[0..n) (n >= 1, p[0] >= 0x80),
+ * or, negated, the length of its maximal subpart when it is ill-formed (at
+ * least 1: a byte that cannot start a sequence is its own subpart).
+ */
+static int utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+    int need, i;
+
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        if (c == 0xE0) {
+            lo = 0xA0; /* overlong */
+        } else if (c == 0xED) {
+            hi = 0x9F; /* surrogates */
+        }
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        if (c == 0xF0) {
+            lo = 0x90; /* overlong */
+        } else if (c == 0xF4) {
+            hi = 0x8F; /* above U+10FFFF */
+        }
+    } else {
+        return -1; /* continuation byte, C0, C1, F5-FF */
+    }
+    for (i = 1; i < need; i++) {
+        if ((size_t)i >= n || p[i] < lo || p[i] > hi) {
+            return -i;
+        }
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return need;
+}
+
+/* Append the escaped body of a JSON string (no quotes). */
+static void json_escape(sr_buf_t *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, start;
+    int k;
+
+    sr_buf_reserve(out, n);
+    while (i < n) {
+        start = i;
+        while (i < n && json_plain(p[i])) {
+            i++;
+        }
+        if (i > start) {
+            sr_buf_append(out, p + start, i - start);
+        }
+        if (i >= n) {
+            break;
+        }
+        if (p[i] >= 0x80) {
+            k = utf8_seq(p + i, n - i);
+            if (k > 0) {
+                sr_buf_append(out, p + i, (size_t)k);
+                i += (size_t)k;
+            } else {
+                put_fffd(out);
+                i += (size_t)-k;
+            }
+            continue;
+        }
+        switch (p[i]) {
+        case '"':
+            sr_buf_append(out, "\\\"", 2);
+            break;
+        case '\\':
+            sr_buf_append(out, "\\\\", 2);
+            break;
+        case '\n':
+            sr_buf_append(out, "\\n", 2);
+            break;
+        case '\r':
+            sr_buf_append(out, "\\r", 2);
+            break;
+        case '\t':
+            sr_buf_append(out, "\\t", 2);
+            break;
+        case '\b':
+            sr_buf_append(out, "\\b", 2);
+            break;
+        case '\f':
+            sr_buf_append(out, "\\f", 2);
+            break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hexdig[p[i] >> 4], hexdig[p[i] & 0xF]};
+
+            sr_buf_append(out, u, sizeof(u));
+            break;
+        }
+        }
+        i++;
+    }
+}
+
+void sr_json_string(sr_buf_t *out, const char *p, size_t n)
+{
+    sr_buf_putc(out, '"');
+    json_escape(out, p, n);
+    sr_buf_putc(out, '"');
+}
+
+static void json_slice(sr_buf_t *out, const sr_record_t *r, sr_slice_t s)
+{
+    if (!sr_slice_present(s)) {
+        sr_buf_append(out, "null", 4);
+        return;
+    }
+    sr_json_string(out, sr_record_ptr(r, s), s.len);
+}
+
+/* ---- time ---------------------------------------------------------------------------------- */
+
+static void split_us(int64_t us, time_t *sec, long *frac)
+{
+    int64_t s = us / 1000000, f = us % 1000000;
+
+    if (f < 0) {
+        f += 1000000;
+        s -= 1;
+    }
+    *sec = (time_t)s;
+    *frac = (long)f;
+}
+
+void sr_format_time_us(int64_t us, sr_buf_t *out)
+{
+    struct tm tm;
+    time_t sec;
+    long frac;
+
+    split_us(us, &sec, &frac);
+    if (gmtime_r(&sec, &tm) == NULL) {
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_year = 70;
+        tm.tm_mday = 1;
+        frac = 0;
+    }
+    sr_buf_printf(out, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+/* ---- JSON record --------------------------------------------------------------------------- */
+
+static int slice_cmp(const sr_record_t *r, sr_slice_t a, sr_slice_t b)
+{
+    size_t n = SR_MIN(a.len, b.len);
+    int c = n ? memcmp(sr_record_ptr(r, a), sr_record_ptr(r, b), n) : 0;
+
+    if (c != 0) {
+        return c;
+    }
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+/* Sort keys for grouping: (group, name, index) for params, (id, index) for elements. */
+typedef struct sd_key_s {
+    uint32_t idx;   /* element or param index */
+    uint32_t group; /* params: canonical element of their SD-ID */
+    sr_slice_t s;   /* id or name */
+    const sr_record_t *r;
+} sd_key_t;
+
+static int key_cmp(const void *pa, const void *pb)
+{
+    const sd_key_t *a = pa, *b = pb;
+    int c;
+
+    if (a->group != b->group) {
+        return a->group < b->group ? -1 : 1;
+    }
+    c = slice_cmp(a->r, a->s, b->s);
+    if (c != 0) {
+        return c;
+    }
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static void json_sd_value(sr_buf_t *out, const sr_record_t *r, sr_slice_t v, sr_buf_t *tmp)
+{
+    if (!sr_slice_present(v)) {
+        sr_buf_append(out, "null", 4);
+        return;
+    }
+    sr_buf_reset(tmp);
+    sr_sd_unescape(sr_record_ptr(r, v), v.len, tmp);
+    sr_json_string(out, tmp->base ? tmp->base : "", tmp->len);
+}
+
+static bool elem_sane(const sr_record_t *r, const sr_sd_elem_t *e)
+{
+    return sr_slice_present(e->id) && e->first <= r->n_sd_params &&
+           e->count <= r->n_sd_params - e->first;
+}
+
+/* Write the structured_data value (an object, or null when there is none). */
+static void json_sd(sr_buf_t *out, const sr_record_t *r)
+{
+    uint32_t ne = r->n_sd_elems, np = r->n_sd_params, i, j, k, p;
+    uint32_t *canon = NULL, *next_elem = NULL, *next_same = NULL;
+    uint8_t *leader = NULL;
+    sd_key_t *keys = NULL;
+    sr_buf_t tmp;
+    bool first_obj = true, first_param;
+
+    if (ne == 0 || r->sd_elems == NULL) {
+        sr_buf_append(out, "null", 4);
+        return;
+    }
+    sr_buf_init(&tmp);
+    canon = sr_malloc(ne * sizeof(*canon));
+    next_elem = sr_malloc(ne * sizeof(*next_elem));
+    next_same = sr_malloc((np ? np : 1) * sizeof(*next_same));
+    leader = sr_calloc(np ? np : 1, 1);
+    keys = sr_malloc((SR_MAX(ne, np) ? SR_MAX(ne, np) : 1) * sizeof(*keys));
+
+    /* Group elements by SD-ID: canon[e] is the first element with e's id,
+     * next_elem links the elements of a group in order. */
+    k = 0;
+    for (i = 0; i < ne; i++) {
+        canon[i] = UINT32_MAX;
+        next_elem[i] = UINT32_MAX;
+        if (elem_sane(r, &r->sd_elems[i])) {
+            keys[k++] = (sd_key_t){i, 0, r->sd_elems[i].id, r};
+        }
+    }
+    qsort(keys, k, sizeof(*keys), key_cmp);
+    for (i = 0; i < k; i++) {
+        if (i > 0 && slice_cmp(r, keys[i - 1].s, keys[i].s) == 0) {
+            canon[keys[i].idx] = canon[keys[i - 1].idx];
+            next_elem[keys[i - 1].idx] = keys[i].idx;
+        } else {
+            canon[keys[i].idx] = keys[i].idx;
+        }
+    }
+
+    /* Group params by (canonical element, name): the first of each run is
+     * its leader, next_same links the rest in order. */
+    k = 0;
+    for (i = 0; i < np; i++) {
+        next_same[i] = UINT32_MAX;
+    }
+    for (i = 0; i < ne; i++) {
+        if (canon[i] == UINT32_MAX) {
+            continue;
+        }
+        for (j = 0; j < r->sd_elems[i].count; j++) {
+            p = r->sd_elems[i].first + j;
+            if (!sr_slice_present(r->sd_params[p].name)) {
+                continue;
+            }
+            keys[k++] = (sd_key_t){p, canon[i], r->sd_params[p].name, r};
+        }
+    }
+    qsort(keys, k, sizeof(*keys), key_cmp);
+    for (i = 0; i < k; i++) {
+        if (i > 0 && keys[i - 1].group == keys[i].group &&
+            slice_cmp(r, keys[i - 1].s, keys[i].s) == 0) {
+            next_same[keys[i - 1].idx] = keys[i].idx;
+        } else {
+            leader[keys[i].idx] = 1;
+        }
+    }
+
+    sr_buf_putc(out, '{');
+    for (i = 0; i < ne; i++) {
+        if (canon[i] != i) {
+            continue; /* not sane, or merged into an earlier element */
+        }
+        if (!first_obj) {
+            sr_buf_putc(out, ',');
+        }
+        first_obj = false;
+        json_slice(out, r, r->sd_elems[i].id);
+        sr_buf_append(out, ":{", 2);
+        first_param = true;
+        for (j = i; j != UINT32_MAX; j = next_elem[j]) {
+            const sr_sd_elem_t *e = &r->sd_elems[j];
+
+            for (p = e->first; p < e->first + e->count; p++) {
+                if (!leader[p]) {
+                    continue;
+                }
+                if (!first_param) {
+                    sr_buf_putc(out, ',');
+                }
+                first_param = false;
+                json_slice(out, r, r->sd_params[p].name);
+                sr_buf_putc(out, ':');
+                if (next_same[p] == UINT32_MAX) {
+                    json_sd_value(out, r, r->sd_params[p].value, &tmp);
+                    continue;
+                }
+                sr_buf_putc(out, '[');
+                for (k = p; k != UINT32_MAX; k = next_same[k]) {
+                    if (k != p) {
+                        sr_buf_putc(out, ',');
+                    }
+                    json_sd_value(out, r, r->sd_params[k].value, &tmp);
+                }
+                sr_buf_putc(out, ']');
+            }
+        }
+        sr_buf_putc(out, '}');
+    }
+    sr_buf_putc(out, '}');
+
+    sr_free(keys);
+    sr_free(leader);
+    sr_free(next_same);
+    sr_free(next_elem);
+    sr_free(canon);
+    sr_buf_free(&tmp);
+}
+
+static const char *format_name(int format)
+{
+    switch (format) {
+    case SR_FORMAT_RFC5424:
+        return "rfc5424";
+    case SR_FORMAT_RFC3164:
+        return "rfc3164";
+    default:
+        return "raw";
+    }
+}
+
+void sr_format_json(const sr_record_t *r, sr_buf_t *out)
+{
+    sr_buf_reserve(out, 256 + r->text_len);
+    sr_buf_append(out, "{\"timestamp\":", 13);
+    json_slice(out, r, r->timestamp);
+    sr_buf_append(out, ",\"received_at\":\"", 16);
+    sr_format_time_us(r->received_us, out);
+    sr_buf_append(out, "\",\"source\":", 11);
+    sr_json_string(out, r->source, strnlen(r->source, sizeof(r->source)));
+    sr_buf_append(out, ",\"input\":", 9);
+    if (r->input_name != NULL) {
+        sr_json_string(out, r->input_name, strlen(r->input_name));
+    } else {
+        sr_buf_append(out, "\"\"", 2);
+    }
+    sr_buf_printf(out, ",\"format\":\"%s\",\"facility\":%d,\"severity\":%d,\"version\":",
+                  format_name(r->format), r->facility, r->severity);
+    if (r->version > 0) {
+        sr_buf_printf(out, "%d", r->version);
+    } else {
+        sr_buf_append(out, "null", 4);
+    }
+    sr_buf_append(out, ",\"hostname\":", 12);
+    json_slice(out, r, r->hostname);
+    sr_buf_append(out, ",\"app_name\":", 12);
+    json_slice(out, r, r->app_name);
+    sr_buf_append(out, ",\"procid\":", 10);
+    json_slice(out, r, r->procid);
+    sr_buf_append(out, ",\"msgid\":", 9);
+    json_slice(out, r, r->msgid);
+    sr_buf_append(out, ",\"structured_data\":", 19);
+    json_sd(out, r);
+    sr_buf_append(out, ",\"message\":", 11);
+    if (sr_slice_present(r->message)) {
+        sr_json_string(out, sr_record_ptr(r, r->message), r->message.len);
+    } else {
+        sr_buf_append(out, "\"\"", 2);
+    }
+    sr_buf_append(out, ",\"parse_error\":", 15);
+    if (r->parse_error != NULL) {
+        sr_json_string(out, r->parse_error, strlen(r->parse_error));
+    } else {
+        sr_buf_append(out, "null", 4);
+    }
+    sr_buf_putc(out, '}');
+}
+
+/* ---- RFC 5424 ------------------------------------------------------------------------------ */
+
+static int record_pri(const sr_record_t *r)
+{
+    int fac = r->facility <= 23 ? r->facility : 1;
+    int sev = r->severity <= 7 ? r->severity : 5;
+
+    return fac * 8 + sev;
+}
+
+/* Append p[0..n) as an RFC 5424 header field: PRINTUSASCII only (other
+ * bytes become '_'), at most max bytes, NILVALUE when empty. */
+static void put_header_field(sr_buf_t *out, const char *p, size_t n, size_t max)
+{
+    size_t i;
+
+    if (p == NULL || n == 0) {
+        sr_buf_putc(out, '-');
+        return;
+    }
+    n = SR_MIN(n, max);
+    sr_buf_reserve(out, n);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+
+        out->base[out->len++] = (c >= 33 && c <= 126) ? (char)c : '_';
+    }
+    out->base[out->len] = '\0';
+}
+
+static void put_slice_field(sr_buf_t *out, const sr_record_t *r, sr_slice_t s, size_t max)
+{
+    if (!sr_slice_present(s)) {
+        sr_buf_putc(out, '-');
+        return;
+    }
+    put_header_field(out, sr_record_ptr(r, s), s.len, max);
+}
+
+/* An SD-NAME as the writer emits it: printable ASCII except '=', ' ', ']'
+ * and '"', at most 32 bytes ('_' replaces the rest). */
+static void put_sd_name(sr_buf_t *out, const char *p, size_t n)
+{
+    size_t i;
+
+    if (n == 0) {
+        sr_buf_putc(out, '_');
+        return;
+    }
+    n = SR_MIN(n, 32);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+
+        if (c < 33 || c > 126 || c == '=' || c == ']' || c == '"') {
+            c = '_';
+        }
+        sr_buf_putc(out, (char)c);
+    }
+}
+
+/* A PARAM-VALUE as stored (already escaped); a '"' or ']' that is not
+ * escaped, or a final lone backslash, gets a backslash so the element stays
+ * well-formed whatever redaction put there. */
+static void put_sd_value(sr_buf_t *out, const char *p, size_t n)
+{
+    size_t i;
+
+    sr_buf_reserve(out, n);
+    for (i = 0; i < n; i++) {
+        if (p[i] == '\\') {
+            if (i + 1 < n) {
+                sr_buf_putc(out, '\\');
+                sr_buf_putc(out, p[++i]);
+            } else {
+                sr_buf_append(out, "\\\\", 2);
+            }
+            continue;
+        }
+        if (p[i] == '"' || p[i] == ']') {
+            sr_buf_putc(out, '\\');
+        }
+        sr_buf_putc(out, p[i]);
+    }
+}
+
+static void put_sd_5424(sr_buf_t *out, const sr_record_t *r)
+{
+    uint32_t i, j;
+
+    for (i = 0; i < r->n_sd_elems && r->sd_elems != NULL; i++) {
+        const sr_sd_elem_t *e = &r->sd_elems[i];
+
+        if (!elem_sane(r, e)) {
+            continue;
+        }
+        sr_buf_putc(out, '[');
+        put_sd_name(out, sr_record_ptr(r, e->id), e->id.len);
+        for (j = e->first; j < e->first + e->count; j++) {
+            const sr_sd_param_t *sp = &r->sd_params[j];
+
+            if (!sr_slice_present(sp->name)) {
+                continue;
+            }
+            sr_buf_putc(out, ' ');
+            put_sd_name(out, sr_record_ptr(r, sp->name), sp->name.len);
+            sr_buf_append(out, "=\"", 2);
+            if (sr_slice_present(sp->value)) {
+                put_sd_value(out, sr_record_ptr(r, sp->value), sp->value.len);
+            }
+            sr_buf_putc(out, '"');
+        }
+        sr_buf_putc(out, ']');
+    }
+}
+
+/* True when the slice looks like an RFC 3339 time we may copy into a
+ * header: printable ASCII without spaces. */
+static bool timestamp_usable(const sr_record_t *r, sr_slice_t s)
+{
+    const char *p;
+    uint32_t i;
+
+    if (!sr_slice_present(s) || s.len == 0 || s.len > 64) {
+        return false;
+    }
+    p = sr_record_ptr(r, s);
+    for (i = 0; i < s.len; i++) {
+        if (p[i] < 33 || p[i] > 126) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void sr_format_rfc5424(const sr_record_t *r, const sr_rfc5424_opts_t *opts, sr_buf_t *out)
+{
+    bool is5424 = r->format == SR_FORMAT_RFC5424;
+    size_t sd_start;
+
+    sr_buf_reserve(out, 128 + r->text_len);
+    sr_buf_printf(out, "<%d>1 ", record_pri(r));
+
+    if (timestamp_usable(r, r->timestamp)) {
+        sr_buf_append(out, sr_record_ptr(r, r->timestamp), r->timestamp.len);
+    } else if (is5424) {
+        sr_buf_putc(out, '-'); /* the sender said NILVALUE */
+    } else {
+        sr_format_time_us(r->received_us, out);
+    }
+    sr_buf_putc(out, ' ');
+    put_slice_field(out, r, r->hostname, 255);
+    sr_buf_putc(out, ' ');
+    if (sr_slice_present(r->app_name) && r->app_name.len > 0) {
+        put_slice_field(out, r, r->app_name, 48);
+    } else if (opts != NULL && opts->app_name_default != NULL) {
+        put_header_field(out, opts->app_name_default, strlen(opts->app_name_default), 48);
+    } else {
+        sr_buf_putc(out, '-');
+    }
+    sr_buf_putc(out, ' ');
+    put_slice_field(out, r, r->procid, 128);
+    sr_buf_putc(out, ' ');
+    put_slice_field(out, r, r->msgid, 32);
+    sr_buf_putc(out, ' ');
+
+    sd_start = out->len;
+    put_sd_5424(out, r);
+    if (opts != NULL && opts->extra_sd != NULL) {
+        sr_buf_puts(out, opts->extra_sd);
+    }
+    if (out->len == sd_start) {
+        sr_buf_putc(out, '-');
+    }
+
+    if (sr_slice_present(r->message) && r->message.len > 0) {
+        sr_buf_putc(out, ' ');
+        sr_buf_append(out, sr_record_ptr(r, r->message), r->message.len);
+    }
+}
+
+/* ---- RFC 3164 ------------------------------------------------------------------------------ */
+
+static int two_digits(const char *p)
+{
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') {
+        return -1;
+    }
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* Month, day and time as written in an RFC 3339 text ("YYYY-MM-DDThh:mm:ss..."),
+ * without any zone conversion; false when it does not look like one. */
+static bool rfc3339_fields(const char *p, size_t n, int *mon, int *day, int hms[3])
+{
+    int i;
+
+    if (n < 19 || p[4] != '-' || p[7] != '-' || p[13] != ':' || p[16] != ':') {
+        return false;
+    }
+    if (p[10] != 'T' && p[10] != 't' && p[10] != ' ') {
+        return false;
+    }
+    for (i = 0; i < 4; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return false;
+        }
+    }
+    *mon = two_digits(p + 5);
+    *day = two_digits(p + 8);
+    hms[0] = two_digits(p + 11);
+    hms[1] = two_digits(p + 14);
+    hms[2] = two_digits(p + 17);
+    return *mon >= 1 && *mon <= 12 && *day >= 1 && *day <= 31 && hms[0] >= 0 && hms[0] <= 23 &&
+           hms[1] >= 0 && hms[1] <= 59 && hms[2] >= 0 && hms[2] <= 60;
+}
+
+/* Append p[0..n) with every space or control byte replaced by '_' (a 3164
+ * HOSTNAME or TAG ends at a space). */
+static void put_token(sr_buf_t *out, const char *p, size_t n, bool tag)
+{
+    size_t i;
+
+    sr_buf_reserve(out, n);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+
+        if (c <= 0x20 || c == 0x7F || (tag && (c == ':' || c == '[' || c == ']'))) {
+            c = '_';
+        }
+        out->base[out->len++] = (char)c;
+    }
+    out->base[out->len] = '\0';
+}
+
+void sr_format_rfc3164(const sr_record_t *r, sr_buf_t *out)
+{
+    int mon, day, hms[3];
+    struct tm tm;
+    time_t sec;
+    long frac;
+
+    sr_buf_reserve(out, 96 + r->text_len);
+    sr_buf_printf(out, "<%d>", record_pri(r));
+
+    if (!sr_slice_present(r->timestamp) ||
+        !rfc3339_fields(sr_record_ptr(r, r->timestamp), r->timestamp.len, &mon, &day, hms)) {
+        /* No usable time of its own: the receive time, in UTC. */
+        split_us(r->received_us, &sec, &frac);
+        if (gmtime_r(&sec, &tm) == NULL) {
+            memset(&tm, 0, sizeof(tm));
+            tm.tm_mday = 1;
+        }
+        mon = tm.tm_mon + 1;
+        day = tm.tm_mday;
+        hms[0] = tm.tm_hour;
+        hms[1] = tm.tm_min;
+        hms[2] = tm.tm_sec;
+    }
+    sr_buf_printf(out, "%s %2d %02d:%02d:%02d", month_names[mon - 1], day, hms[0], hms[1],
+                  hms[2]);
+
+    /* HOSTNAME: the record's, else the sender's address, so the TAG is
+     * never read as a host. */
+    if (sr_slice_present(r->hostname) && r->hostname.len > 0) {
+        sr_buf_putc(out, ' ');
+        put_token(out, sr_record_ptr(r, r->hostname), r->hostname.len, false);
+    } else if (r->source[0] != '\0') {
+        sr_buf_putc(out, ' ');
+        put_token(out, r->source, strnlen(r->source, sizeof(r->source)), false);
+    }
+
+    if (sr_slice_present(r->app_name) && r->app_name.len > 0) {
+        sr_buf_putc(out, ' ');
+        put_token(out, sr_record_ptr(r, r->app_name), r->app_name.len, true);
+        if (sr_slice_present(r->procid) && r->procid.len > 0) {
+            sr_buf_putc(out, '[');
+            put_token(out, sr_record_ptr(r, r->procid), r->procid.len, true);
+            sr_buf_putc(out, ']');
+        }
+        sr_buf_putc(out, ':');
+    }
+    if (sr_slice_present(r->message) && r->message.len > 0) {
+        sr_buf_putc(out, ' ');
+        sr_buf_append(out, sr_record_ptr(r, r->message), r->message.len);
+    }
+}
+
+/* ---- raw ----------------------------------------------------------------------------------- */
+
+void sr_format_raw(const sr_record_t *r, sr_buf_t *out)
+{
+    if (sr_slice_present(r->raw) && r->raw.len > 0) {
+        sr_buf_append(out, sr_record_ptr(r, r->raw), r->raw.len);
+    } else {
+        sr_buf_reserve(out, 0);
+        out->base[out->len] = '\0';
+    }
+}
