@@ -1,8 +1,337 @@
-/* PLACEHOLDER: replaced by the file output implementation. */
+/*
+ * file.c: the file output. Writes each record as one line (json, rfc5424,
+ * rfc3164 or raw) to a file opened for appending, or to standard output
+ * for path "-".
+ *
+ * Records are serialized into the output's own buffer as batches arrive,
+ * so references are not kept past submit's return... except that the
+ * batch itself is only reported delivered once its bytes are written:
+ * the core releases the records then. One write is in flight at a time
+ * (uv_fs_write, on libuv's thread pool, so a slow disk never blocks the
+ * loop); what arrives meanwhile is gathered into the next write, so a
+ * busy output makes few large writes. SIGUSR1 (reopen) closes and
+ * reopens the path between writes, for logrotate.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../relay/format.h"
+#include "../relay/log.h"
 #include "output.h"
 
-static const sr_cfg_key_t keys[] = {{NULL}};
+/* Beyond this many bytes waiting for the next write, submit says busy. */
+#define PENDING_LIMIT (4u << 20)
+
+enum { FMT_JSON = 0, FMT_RFC5424, FMT_RFC3164, FMT_RAW };
+
+typedef struct file_conf_s {
+    char *path;
+    int format;
+} file_conf_t;
+
+static const char *const formats[] = {"json", "rfc5424", "rfc3164", "raw", NULL};
+
+static const sr_cfg_key_t keys[] = {
+    {"path", SR_CFG_STRING, NULL, 0, 0, offsetof(file_conf_t, path), NULL, NULL, SR_CFG_REQUIRED,
+     "File to append records to, one per line; \"-\" is standard output."},
+    {"format", SR_CFG_ENUM, "json", 0, 0, offsetof(file_conf_t, format), formats, NULL, 0,
+     "Line format: json (the record of INTERFACE.md), rfc5424, rfc3164, or raw (the frame as "
+     "received, after redaction)."},
+    {NULL},
+};
+
+typedef struct batch_list_s {
+    sr_batch_t *first;
+    sr_batch_t **tail;
+} batch_list_t;
+
+typedef struct file_out_s {
+    sr_output_t base;
+    const file_conf_t *conf;
+    int fd;
+    uv_fs_t req;
+    bool writing;
+    bool reopen_pending;
+    bool stopping;
+    bool said_busy;
+    sr_buf_t cur;       /* bytes being written */
+    size_t cur_off;     /* how much of cur is written */
+    batch_list_t cur_b; /* batches whose bytes are in cur */
+    sr_buf_t next;      /* bytes for the next write */
+    batch_list_t next_b;
+    void (*stop_done)(sr_output_t *o);
+    sr_ratelimit_t rl;
+} file_out_t;
+
+static void list_init(batch_list_t *l)
+{
+    l->first = NULL;
+    l->tail = &l->first;
+}
+
+static void list_push(batch_list_t *l, sr_batch_t *b)
+{
+    b->next = NULL;
+    *l->tail = b;
+    l->tail = &b->next;
+}
+
+static int open_path(file_out_t *f)
+{
+    int fd;
+
+    if (strcmp(f->conf->path, "-") == 0) {
+        f->fd = STDOUT_FILENO;
+        return 0;
+    }
+    fd = open(f->conf->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        return -errno;
+    }
+    f->fd = fd;
+    return 0;
+}
+
+static void close_path(file_out_t *f)
+{
+    if (f->fd > STDERR_FILENO) {
+        close(f->fd);
+    }
+    f->fd = -1;
+}
+
+static void do_reopen(file_out_t *f)
+{
+    int rc;
+
+    f->reopen_pending = false;
+    if (f->fd == STDOUT_FILENO) {
+        return;
+    }
+    close_path(f);
+    rc = open_path(f);
+    if (rc < 0) {
+        sr_error("output file \"%s\": cannot reopen %s: %s; will retry", f->base.name,
+                 f->conf->path, uv_strerror(rc));
+    } else {
+        sr_info("output file \"%s\": reopened %s", f->base.name, f->conf->path);
+    }
+}
+
+static void finish_stop(file_out_t *f)
+{
+    close_path(f);
+    f->stop_done(&f->base);
+}
+
+static void start_write(file_out_t *f);
+
+static void report(file_out_t *f, batch_list_t *l, sr_outcome_t what)
+{
+    sr_batch_t *b, *next;
+
+    for (b = l->first; b != NULL; b = next) {
+        next = b->next;
+        sr_output_done(&f->base, b, what, NULL);
+    }
+    list_init(l);
+}
+
+static void on_write(uv_fs_t *req)
+{
+    file_out_t *f = req->data;
+    ssize_t n = req->result;
+
+    uv_fs_req_cleanup(req);
+    f->writing = false;
+    if (n < 0) {
+        sr_log_limited(&f->rl, SR_LOG_ERROR, "output file \"%s\": write to %s failed: %s",
+                       f->base.name, f->conf->path, uv_strerror((int)n));
+        /* Whatever part was written will be written again: at least once. */
+        sr_buf_reset(&f->cur);
+        f->cur_off = 0;
+        report(f, &f->cur_b, SR_OUT_RETRY);
+        if (f->fd < 0 || n == UV_EBADF) {
+            f->reopen_pending = true;
+        }
+    } else {
+        f->cur_off += (size_t)n;
+        if (f->cur_off < f->cur.len) {
+            start_write(f); /* a short write: the rest */
+            return;
+        }
+        sr_buf_reset(&f->cur);
+        f->cur_off = 0;
+        report(f, &f->cur_b, SR_OUT_DELIVERED);
+    }
+    if (f->reopen_pending) {
+        do_reopen(f);
+    }
+    if (f->next.len > 0 && f->fd >= 0) {
+        start_write(f);
+    } else if (f->stopping) {
+        if (f->next_b.first != NULL) {
+            report(f, &f->next_b, SR_OUT_RETRY);
+        }
+        finish_stop(f);
+        return;
+    }
+    if (f->said_busy) {
+        f->said_busy = false;
+        sr_output_ready(&f->base);
+    }
+}
+
+static void start_write(file_out_t *f)
+{
+    uv_buf_t buf;
+    int rc;
+
+    if (f->cur_off == 0) {
+        /* Move the gathered bytes and batches into the write. */
+        sr_buf_t t = f->cur;
+
+        f->cur = f->next;
+        f->next = t;
+        sr_buf_reset(&f->next);
+        f->cur_b = f->next_b;
+        if (f->cur_b.first == NULL) {
+            f->cur_b.tail = &f->cur_b.first;
+        }
+        list_init(&f->next_b);
+    }
+    buf = uv_buf_init(f->cur.base + f->cur_off, (unsigned)(f->cur.len - f->cur_off));
+    f->req.data = f;
+    rc = uv_fs_write(f->base.loop, &f->req, f->fd, &buf, 1, -1, on_write);
+    if (rc < 0) {
+        sr_log_limited(&f->rl, SR_LOG_ERROR, "output file \"%s\": cannot write: %s", f->base.name,
+                       uv_strerror(rc));
+        sr_buf_reset(&f->cur);
+        f->cur_off = 0;
+        report(f, &f->cur_b, SR_OUT_RETRY);
+        return;
+    }
+    f->writing = true;
+}
+
+static void serialize(file_out_t *f, const sr_record_t *r)
+{
+    switch (f->conf->format) {
+    case FMT_RFC5424:
+        sr_format_rfc5424(r, NULL, &f->next);
+        break;
+    case FMT_RFC3164:
+        sr_format_rfc3164(r, &f->next);
+        break;
+    case FMT_RAW:
+        sr_format_raw(r, &f->next);
+        break;
+    default:
+        sr_format_json(r, &f->next);
+        break;
+    }
+    sr_buf_putc(&f->next, '\n');
+}
+
+static int file_create(sr_output_t *o)
+{
+    file_out_t *f = (file_out_t *)o;
+
+    f->conf = o->priv_conf;
+    f->fd = -1;
+    sr_buf_init(&f->cur);
+    sr_buf_init(&f->next);
+    list_init(&f->cur_b);
+    list_init(&f->next_b);
+    f->rl.burst = 3;
+    f->rl.interval = 30;
+    return 0;
+}
+
+static int file_start(sr_output_t *o)
+{
+    file_out_t *f = (file_out_t *)o;
+    int rc = open_path(f);
+
+    if (rc < 0) {
+        sr_error("output file \"%s\": cannot open %s: %s", o->name, f->conf->path,
+                 uv_strerror(rc));
+    }
+    return rc;
+}
+
+static int file_submit(sr_output_t *o, sr_batch_t *b)
+{
+    file_out_t *f = (file_out_t *)o;
+    uint32_t i;
+
+    if (f->fd < 0) {
+        do_reopen(f);
+        if (f->fd < 0) {
+            return UV_EBADF; /* the core backs off and offers again */
+        }
+    }
+    if (f->next.len >= PENDING_LIMIT) {
+        f->said_busy = true;
+        return SR_EBUSY;
+    }
+    for (i = 0; i < b->n; i++) {
+        serialize(f, b->recs[i]);
+    }
+    list_push(&f->next_b, b);
+    if (!f->writing) {
+        start_write(f);
+    }
+    return 0;
+}
+
+static void file_reopen(sr_output_t *o)
+{
+    file_out_t *f = (file_out_t *)o;
+
+    if (f->writing) {
+        f->reopen_pending = true;
+    } else {
+        do_reopen(f);
+    }
+}
+
+static void file_stop(sr_output_t *o, void (*done)(sr_output_t *o))
+{
+    file_out_t *f = (file_out_t *)o;
+
+    f->stopping = true;
+    f->stop_done = done;
+    if (!f->writing) {
+        if (f->next.len > 0 && f->fd >= 0) {
+            start_write(f); /* on_write finishes the stop */
+            return;
+        }
+        report(f, &f->next_b, SR_OUT_RETRY);
+        finish_stop(f);
+    }
+}
+
+static void file_destroy(sr_output_t *o)
+{
+    file_out_t *f = (file_out_t *)o;
+
+    sr_buf_free(&f->cur);
+    sr_buf_free(&f->next);
+}
+
 const sr_output_desc_t sr_output_file = {
-    .name = "file", .description = "not yet implemented", .keys = keys, .conf_size = 8,
-    .inst_size = sizeof(sr_output_t), .max_batch = 1,
+    .name = "file",
+    .description = "Append records to a file or standard output, one per line.",
+    .keys = keys,
+    .conf_size = sizeof(file_conf_t),
+    .inst_size = sizeof(file_out_t),
+    .max_batch = 512,
+    .create = file_create,
+    .start = file_start,
+    .submit = file_submit,
+    .reopen = file_reopen,
+    .stop = file_stop,
+    .destroy = file_destroy,
 };

@@ -1,0 +1,439 @@
+/*
+ * output.c: the core side of every output instance (see output_core.h
+ * and outputs/output.h): queue, batching, retry with backoff, drop
+ * accounting and counters.
+ *
+ * Memory: the queue holds one reference per record; a batch moves those
+ * references out of the queue and back (retry) or releases them
+ * (delivered, give up). Everything runs on the main loop.
+ */
+#include <stdlib.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "output_core.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 30000
+
+atomic_int sr_output_backpressure;
+
+typedef struct sr_output_core_s {
+    sr_output_t *o;
+    sr_record_t **ring; /* FIFO of queued records */
+    size_t cap;
+    size_t head;
+    size_t count;
+    size_t bytes;          /* queued + in flight */
+    size_t inflight;       /* records in accepted batches */
+    uint64_t backoff_ms;   /* the next delay */
+    bool busy;             /* submit said SR_EBUSY; wait for ready/timer */
+    bool waiting;          /* the retry timer is armed */
+    bool full;             /* counted in sr_output_backpressure */
+    bool stopping;
+    bool dispatch_pending;
+    uv_timer_t retry_timer;
+    uv_timer_t dispatch_timer;
+    int open_handles;
+    void (*stop_done)(sr_output_t *o);
+    sr_ratelimit_t rl;
+    sr_metric_t *m_delivered;
+    sr_metric_t *m_errors;
+    sr_metric_t *m_queue;
+    sr_metric_t *m_queue_bytes;
+} core_t;
+
+static void dispatch(core_t *c);
+
+static void update_gauges(core_t *c)
+{
+    size_t limit = c->o->conf->max_memory;
+    bool full;
+
+    sr_metric_set(c->m_queue, (int64_t)(c->count + c->inflight));
+    sr_metric_set(c->m_queue_bytes, (int64_t)c->bytes);
+    if (c->full) {
+        full = c->bytes >= limit / 4 * 3;
+    } else {
+        full = c->bytes >= limit;
+    }
+    if (full != c->full) {
+        c->full = full;
+        atomic_fetch_add(&sr_output_backpressure, full ? 1 : -1);
+        if (full) {
+            sr_warn("output %s \"%s\": queue holds %zu bytes (limit %llu); pausing stream "
+                    "inputs, dropping datagrams until it drains",
+                    c->o->desc->name, c->o->name, c->bytes, (unsigned long long)limit);
+        } else {
+            sr_info("output %s \"%s\": queue below 3/4 of its limit; resuming inputs",
+                    c->o->desc->name, c->o->name);
+        }
+    }
+}
+
+static void ring_grow(core_t *c)
+{
+    size_t ncap = c->cap ? c->cap * 2 : 1024;
+    sr_record_t **n = sr_malloc(ncap * sizeof(*n));
+    size_t i;
+
+    for (i = 0; i < c->count; i++) {
+        n[i] = c->ring[(c->head + i) % c->cap];
+    }
+    free(c->ring);
+    c->ring = n;
+    c->cap = ncap;
+    c->head = 0;
+}
+
+static void push_back(core_t *c, sr_record_t *r)
+{
+    if (c->count == c->cap) {
+        ring_grow(c);
+    }
+    c->ring[(c->head + c->count) % c->cap] = r;
+    c->count++;
+}
+
+static void push_front(core_t *c, sr_record_t *r)
+{
+    if (c->count == c->cap) {
+        ring_grow(c);
+    }
+    c->head = (c->head + c->cap - 1) % c->cap;
+    c->ring[c->head] = r;
+    c->count++;
+}
+
+static sr_record_t *pop_front(core_t *c)
+{
+    sr_record_t *r = c->ring[c->head];
+
+    c->head = (c->head + 1) % c->cap;
+    c->count--;
+    return r;
+}
+
+static void on_dispatch_timer(uv_timer_t *t)
+{
+    core_t *c = t->data;
+
+    c->dispatch_pending = false;
+    dispatch(c);
+}
+
+/* Dispatch from a fresh loop iteration, never from inside a callback of
+ * the output (which may be inside submit). */
+static void schedule_dispatch(core_t *c)
+{
+    if (!c->dispatch_pending && !c->stopping) {
+        c->dispatch_pending = true;
+        uv_timer_start(&c->dispatch_timer, on_dispatch_timer, 0, 0);
+    }
+}
+
+static void on_retry_timer(uv_timer_t *t)
+{
+    core_t *c = t->data;
+
+    c->waiting = false;
+    c->busy = false;
+    dispatch(c);
+}
+
+static void back_off(core_t *c)
+{
+    if (c->waiting || c->stopping) {
+        return;
+    }
+    c->waiting = true;
+    uv_timer_start(&c->retry_timer, on_retry_timer, c->backoff_ms, 0);
+    c->backoff_ms = SR_MIN(c->backoff_ms * 2, BACKOFF_MAX_MS);
+}
+
+static void dispatch(core_t *c)
+{
+    sr_output_t *o = c->o;
+    uint32_t max = o->desc->max_batch ? o->desc->max_batch : 1;
+
+    while (!c->busy && !c->waiting && !c->stopping && c->count > 0) {
+        uint32_t n = (uint32_t)SR_MIN((size_t)max, c->count);
+        sr_batch_t *b = sr_malloc(sizeof(*b) + n * sizeof(sr_record_t *));
+        uint32_t i;
+        int rc;
+
+        b->next = NULL;
+        b->priv = NULL;
+        b->n = n;
+        b->attempts = 0;
+        b->bytes = 0;
+        for (i = 0; i < n; i++) {
+            b->recs[i] = pop_front(c);
+            b->bytes += sr_record_size(b->recs[i]);
+        }
+        c->inflight += n;
+        rc = o->desc->submit(o, b);
+        if (rc == 0) {
+            continue;
+        }
+        /* Not taken: the records go back in front, in order. */
+        c->inflight -= n;
+        for (i = n; i > 0; i--) {
+            push_front(c, b->recs[i - 1]);
+        }
+        free(b);
+        if (rc == SR_EBUSY) {
+            c->busy = true;
+        } else {
+            sr_metric_add(c->m_errors, 1);
+            sr_log_limited(&c->rl, SR_LOG_WARNING,
+                           "output %s \"%s\": submit failed: %s; retrying in %llu ms",
+                           o->desc->name, o->name, sr_strerror(rc),
+                           (unsigned long long)c->backoff_ms);
+            back_off(c);
+        }
+        break;
+    }
+    update_gauges(c);
+}
+
+int sr_output_create(uv_loop_t *loop, const sr_output_conf_t *conf, sr_output_t **out)
+{
+    const sr_output_desc_t *d = conf->desc;
+    sr_output_t *o = NULL;
+    core_t *c = NULL;
+    int rc;
+
+    o = sr_calloc(1, d->inst_size < sizeof(*o) ? sizeof(*o) : d->inst_size);
+    c = sr_calloc(1, sizeof(*c));
+    o->desc = d;
+    o->name = conf->name;
+    o->loop = loop;
+    o->conf = conf;
+    o->priv_conf = conf->priv;
+    o->core = c;
+    c->o = o;
+    c->backoff_ms = BACKOFF_MIN_MS;
+    c->rl.burst = 3;
+    c->rl.interval = 30;
+    c->m_delivered = sr_metric(SR_M_OUTPUT_MESSAGES, conf->name);
+    c->m_errors = sr_metric(SR_M_OUTPUT_ERRORS, conf->name);
+    c->m_queue = sr_metric(SR_M_OUTPUT_QUEUE, conf->name);
+    c->m_queue_bytes = sr_metric(SR_M_OUTPUT_QUEUE_BYTES, conf->name);
+    uv_timer_init(loop, &c->retry_timer);
+    uv_timer_init(loop, &c->dispatch_timer);
+    c->retry_timer.data = c;
+    c->dispatch_timer.data = c;
+    c->open_handles = 2;
+    rc = d->create ? d->create(o) : 0;
+    if (rc < 0) {
+        sr_error("output %s \"%s\": cannot create: %s", d->name, o->name, sr_strerror(rc));
+        /* The timers are closed by stop; an instance that failed create
+         * is still stopped and destroyed by the caller. */
+    }
+    *out = o;
+    return rc;
+}
+
+int sr_output_start(sr_output_t *o)
+{
+    int rc = o->desc->start ? o->desc->start(o) : 0;
+
+    if (rc < 0) {
+        sr_error("output %s \"%s\": cannot start: %s", o->desc->name, o->name, sr_strerror(rc));
+    }
+    return rc;
+}
+
+void sr_output_enqueue(sr_output_t *o, sr_record_t *rec)
+{
+    core_t *c = o->core;
+
+    sr_record_ref(rec);
+    push_back(c, rec);
+    c->bytes += sr_record_size(rec);
+    if (!c->busy && !c->waiting) {
+        schedule_dispatch(c);
+    } else {
+        update_gauges(c);
+    }
+}
+
+size_t sr_output_pending(const sr_output_t *o)
+{
+    return o->core->count + o->core->inflight;
+}
+
+static void release_records(core_t *c, sr_record_t **recs, uint32_t n)
+{
+    uint32_t i;
+
+    for (i = 0; i < n; i++) {
+        c->bytes -= sr_record_size(recs[i]);
+        sr_record_release(recs[i]);
+    }
+    c->inflight -= n;
+}
+
+static void count_drop(const char *reason, uint64_t n)
+{
+    sr_metric_add(sr_metric(SR_M_DROPPED, reason ? reason : "given_up"), (int64_t)n);
+}
+
+/* Handle the outcome of recs[0..n) of a batch. */
+static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t what,
+                    const char *reason)
+{
+    core_t *c = o->core;
+    uint32_t i;
+
+    switch (what) {
+    case SR_OUT_DELIVERED:
+        sr_metric_add(c->m_delivered, n);
+        release_records(c, recs, n);
+        c->backoff_ms = BACKOFF_MIN_MS;
+        break;
+    case SR_OUT_RETRY:
+        sr_metric_add(c->m_errors, 1);
+        for (i = n; i > 0; i--) {
+            push_front(c, recs[i - 1]);
+        }
+        c->inflight -= n;
+        if (!c->waiting && !c->stopping) {
+            sr_log_limited(&c->rl, SR_LOG_WARNING,
+                           "output %s \"%s\": %u records not delivered; retrying in %llu ms",
+                           o->desc->name, o->name, n, (unsigned long long)c->backoff_ms);
+        }
+        back_off(c);
+        break;
+    case SR_OUT_GIVE_UP:
+        sr_metric_add(c->m_errors, 1);
+        count_drop(reason, n);
+        sr_log_limited(&c->rl, SR_LOG_ERROR, "output %s \"%s\": dropping %u records (%s)",
+                       o->desc->name, o->name, n, reason ? reason : "given up");
+        release_records(c, recs, n);
+        break;
+    }
+    update_gauges(c);
+    schedule_dispatch(c);
+}
+
+void sr_output_done(sr_output_t *o, sr_batch_t *b, sr_outcome_t what, const char *reason)
+{
+    outcome(o, b->recs, b->n, what, reason);
+    free(b);
+}
+
+void sr_output_done_partial(sr_output_t *o, sr_batch_t *b, uint32_t n, sr_outcome_t what,
+                            const char *reason)
+{
+    if (n > b->n) {
+        n = b->n;
+    }
+    outcome(o, b->recs, n, what, reason);
+    memmove(b->recs, b->recs + n, (b->n - n) * sizeof(sr_record_t *));
+    b->n -= n;
+}
+
+void sr_output_ready(sr_output_t *o)
+{
+    core_t *c = o->core;
+
+    if (c->busy && !c->waiting) {
+        c->busy = false;
+    }
+    schedule_dispatch(c);
+}
+
+void sr_output_failed(sr_output_t *o, const char *why)
+{
+    core_t *c = o->core;
+
+    sr_metric_add(c->m_errors, 1);
+    if (!c->waiting && !c->stopping) {
+        sr_log_limited(&c->rl, SR_LOG_WARNING, "output %s \"%s\": %s; retrying in %llu ms",
+                       o->desc->name, o->name, why, (unsigned long long)c->backoff_ms);
+    }
+    c->busy = true;
+    back_off(c);
+}
+
+void sr_output_count_drop(sr_output_t *o, const char *reason, uint64_t n)
+{
+    count_drop(reason, n);
+}
+
+void sr_output_reopen(sr_output_t *o)
+{
+    if (o->desc->reopen) {
+        o->desc->reopen(o);
+    }
+}
+
+size_t sr_output_discard(sr_output_t *o, const char *reason)
+{
+    core_t *c = o->core;
+    size_t n = c->count;
+
+    while (c->count > 0) {
+        sr_record_t *r = pop_front(c);
+
+        c->bytes -= sr_record_size(r);
+        sr_record_release(r);
+    }
+    if (n > 0) {
+        count_drop(reason, n);
+    }
+    update_gauges(c);
+    return n;
+}
+
+static void on_core_close(uv_handle_t *h)
+{
+    core_t *c = h->data;
+
+    if (--c->open_handles == 0 && c->stop_done) {
+        c->stop_done(c->o);
+    }
+}
+
+static void on_desc_stopped(sr_output_t *o)
+{
+    core_t *c = o->core;
+
+    uv_close((uv_handle_t *)&c->retry_timer, on_core_close);
+    uv_close((uv_handle_t *)&c->dispatch_timer, on_core_close);
+}
+
+void sr_output_stop(sr_output_t *o, void (*done)(sr_output_t *o))
+{
+    core_t *c = o->core;
+
+    c->stopping = true;
+    c->stop_done = done;
+    uv_timer_stop(&c->retry_timer);
+    uv_timer_stop(&c->dispatch_timer);
+    if (o->desc->stop) {
+        o->desc->stop(o, on_desc_stopped);
+    } else {
+        on_desc_stopped(o);
+    }
+}
+
+void sr_output_destroy(sr_output_t *o)
+{
+    core_t *c = o->core;
+
+    if (o->desc->destroy) {
+        o->desc->destroy(o);
+    }
+    while (c->count > 0) {
+        sr_record_release(pop_front(c));
+    }
+    if (c->full) {
+        atomic_fetch_add(&sr_output_backpressure, -1);
+    }
+    free(c->ring);
+    free(c);
+    free(o);
+}

@@ -1,0 +1,44 @@
+/*
+ * output_core.h: what the rest of the core uses to drive output instances
+ * (outputs themselves see only outputs/output.h).
+ *
+ * Per instance, relay/output.c keeps a bounded FIFO of record references
+ * (in memory, up to buffer.max_memory bytes), cuts it into batches of at
+ * most desc->max_batch, offers them with desc->submit, and handles what
+ * comes back: delivered (count, release), retry (requeue at the front in
+ * order, back off), give up (drop, count under a reason). Backoff is
+ * capped exponential, 100 ms doubling to 30 s, reset by any delivery.
+ * All on the main loop.
+ *
+ * Back-pressure: while any output holds more than its max_memory, the
+ * global flag sr_output_backpressure is set; stream inputs stop reading
+ * (TCP/TLS senders feel it) and datagram inputs drop and count
+ * ("queue_full"). The flag clears when every output is below 3/4 of
+ * its limit.
+ */
+#ifndef SR_OUTPUT_CORE_H
+#define SR_OUTPUT_CORE_H
+
+#include <stdatomic.h>
+#include "../outputs/output.h"
+
+extern atomic_int sr_output_backpressure;
+
+/* Allocate and create an instance from a validated config (no I/O). */
+int sr_output_create(uv_loop_t *loop, const sr_output_conf_t *conf, sr_output_t **out);
+/* Start it (may begin connecting). */
+int sr_output_start(sr_output_t *o);
+/* Queue a record (takes its own reference). Never refuses: the limit is
+ * enforced by back-pressure on the inputs. */
+void sr_output_enqueue(sr_output_t *o, sr_record_t *rec);
+/* Records queued or in flight. */
+size_t sr_output_pending(const sr_output_t *o);
+void sr_output_reopen(sr_output_t *o);
+/* Drop every record still queued (not in flight), counted as `reason`. */
+size_t sr_output_discard(sr_output_t *o, const char *reason);
+/* Stop the instance; done(o) runs once its handles are closed. */
+void sr_output_stop(sr_output_t *o, void (*done)(sr_output_t *o));
+/* Free it (after stop completed). */
+void sr_output_destroy(sr_output_t *o);
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * pipeline.c: parse, redact, hand over, fan out (see pipeline.h).
+ *
+ * Thread use: sr_ingest_* run on input worker threads; the handover is a
+ * mutex-protected vector of record pointers (ownership of one reference
+ * each moves with it); sr_pipeline_drain and the async callback run on
+ * the main loop. Records are immutable once handed over.
+ */
+#include <stdlib.h>
+
+#include "../parsers/parser.h"
+#include "framing.h"
+#include "log.h"
+#include "output_core.h"
+#include "pipeline.h"
+
+struct sr_pipeline_s {
+    uv_async_t async;
+    const sr_config_t *cfg;
+    sr_output_t **outputs;
+    size_t n_outputs;
+    pthread_mutex_t mu;
+    sr_record_t **inbox; /* handed over, not yet routed */
+    size_t n;
+    size_t cap;
+    sr_record_t **spare; /* swapped with inbox to route outside the lock */
+    size_t spare_cap;
+    uint64_t routed;
+    atomic_bool congested; /* the inbox passed INBOX_LIMIT */
+};
+
+/* Records handed over but not yet routed before inputs are held back:
+ * bounds memory when the main loop itself falls behind. */
+#define INBOX_LIMIT 65536
+
+static void on_async(uv_async_t *a)
+{
+    sr_pipeline_drain(a->data);
+}
+
+sr_pipeline_t *sr_pipeline_create(uv_loop_t *main_loop, const sr_config_t *cfg,
+                                  sr_output_t **outputs, size_t n_outputs)
+{
+    sr_pipeline_t *p = sr_calloc(1, sizeof(*p));
+
+    p->cfg = cfg;
+    p->outputs = outputs;
+    p->n_outputs = n_outputs;
+    pthread_mutex_init(&p->mu, NULL);
+    uv_async_init(main_loop, &p->async, on_async);
+    p->async.data = p;
+    return p;
+}
+
+static void route(sr_pipeline_t *p, sr_record_t *rec)
+{
+    size_t i;
+
+    for (i = 0; i < p->n_outputs; i++) {
+        const sr_output_conf_t *oc = p->outputs[i]->conf;
+
+        if (oc->input_allowed != NULL && !oc->input_allowed[rec->input_id]) {
+            continue;
+        }
+        if (rec->severity > oc->min_severity) {
+            continue;
+        }
+        sr_output_enqueue(p->outputs[i], rec);
+    }
+    sr_record_release(rec);
+}
+
+void sr_pipeline_drain(sr_pipeline_t *p)
+{
+    sr_record_t **v;
+    size_t n, cap, i;
+
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        v = p->inbox;
+        n = p->n;
+        cap = p->cap;
+        p->inbox = p->spare;
+        p->cap = p->spare_cap;
+        p->n = 0;
+        atomic_store(&p->congested, false);
+        pthread_mutex_unlock(&p->mu);
+        if (n == 0) {
+            p->spare = v;
+            p->spare_cap = cap;
+            return;
+        }
+        for (i = 0; i < n; i++) {
+            route(p, v[i]);
+        }
+        p->routed += n;
+        p->spare = v;
+        p->spare_cap = cap;
+    }
+}
+
+bool sr_pipeline_backpressure(sr_pipeline_t *p)
+{
+    return atomic_load_explicit(&sr_output_backpressure, memory_order_relaxed) > 0 ||
+           atomic_load_explicit(&p->congested, memory_order_relaxed);
+}
+
+uint64_t sr_pipeline_routed(const sr_pipeline_t *p)
+{
+    return p->routed;
+}
+
+static void on_close(uv_handle_t *h)
+{
+    sr_pipeline_t *p = h->data;
+    size_t i;
+
+    for (i = 0; i < p->n; i++) {
+        sr_record_release(p->inbox[i]);
+    }
+    free(p->inbox);
+    free(p->spare);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+void sr_pipeline_close(sr_pipeline_t *p)
+{
+    uv_close((uv_handle_t *)&p->async, on_close);
+}
+
+void sr_ingest_init(sr_ingest_t *in, sr_pipeline_t *p)
+{
+    in->p = p;
+    in->scratch = p->cfg->redactor ? sr_redact_scratch_create(p->cfg->redactor) : NULL;
+    in->batch = NULL;
+    in->n = 0;
+    in->cap = 0;
+}
+
+void sr_ingest_frame(sr_ingest_t *in, const sr_input_conf_t *conf, sr_input_stats_t *st,
+                     const char *frame, size_t len, int flags, const char *source)
+{
+    sr_record_t *rec = sr_record_create(frame, len);
+    sr_parse_ctx_t ctx;
+
+    rec->input_id = (uint16_t)conf->id;
+    rec->input_name = conf->name;
+    rec->received_us = sr_now_us();
+    snprintf(rec->source, sizeof(rec->source), "%s", source);
+    if (flags & SR_FRAME_TRUNCATED) {
+        rec->flags |= SR_REC_TRUNCATED;
+        st->truncated++;
+    }
+    st->messages++;
+    st->bytes += len;
+    ctx.now_us = rec->received_us;
+    ctx.tz = conf->tz;
+    if (sr_parse_record(rec, (sr_parse_mode_t)conf->format, &ctx) == SR_FORMAT_RAW) {
+        st->parse_errors++;
+    }
+    if (in->scratch != NULL) {
+        sr_redact_record(in->p->cfg->redactor, in->scratch, rec);
+    }
+    if (in->n == in->cap) {
+        in->cap = in->cap ? in->cap * 2 : 256;
+        in->batch = sr_realloc(in->batch, in->cap * sizeof(*in->batch));
+    }
+    in->batch[in->n++] = rec;
+}
+
+void sr_ingest_flush(sr_ingest_t *in)
+{
+    sr_pipeline_t *p = in->p;
+
+    if (in->n == 0) {
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    if (p->n + in->n > p->cap) {
+        p->cap = SR_MAX(p->cap * 2, p->n + in->n);
+        p->inbox = sr_realloc(p->inbox, p->cap * sizeof(*p->inbox));
+    }
+    memcpy(p->inbox + p->n, in->batch, in->n * sizeof(*in->batch));
+    p->n += in->n;
+    if (p->n > INBOX_LIMIT) {
+        atomic_store(&p->congested, true);
+    }
+    pthread_mutex_unlock(&p->mu);
+    in->n = 0;
+    uv_async_send(&p->async);
+}
+
+void sr_ingest_free(sr_ingest_t *in)
+{
+    size_t i;
+
+    for (i = 0; i < in->n; i++) {
+        sr_record_release(in->batch[i]);
+    }
+    free(in->batch);
+    if (in->scratch != NULL) {
+        sr_redact_scratch_free(in->scratch);
+    }
+}
