@@ -31,6 +31,17 @@ int sr_tls_client_ctx_create(const char *ca_file, sr_tls_ctx_t **out, char *err,
 
 void sr_tls_ctx_free(sr_tls_ctx_t *ctx);
 
+/* Added by the tls module: present a certificate chain and key (PEM) when
+ * the peer asks for one (a client talking to a server that requires client
+ * certificates). Returns 0 or SR_ETLS with a message in err. */
+int sr_tls_ctx_use_cert(sr_tls_ctx_t *ctx, const char *cert_file, const char *key_file, char *err,
+                        size_t errlen);
+
+/* Added by the tls module: the OpenSSL SSL_CTX underneath, for tests and
+ * rare tuning (e.g. SSL_CTX_set_max_proto_version). Changes apply to
+ * sessions created afterwards. */
+struct ssl_ctx_st *sr_tls_ctx_openssl(sr_tls_ctx_t *ctx);
+
 typedef struct sr_tls_cbs_s {
     /* Decrypted application data. */
     void (*on_plain)(void *arg, const char *data, size_t len);
