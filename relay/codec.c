@@ -1,0 +1,753 @@
+/*
+ * codec.c: the msgpack and ECS encoders of a record (see codec.h).
+ *
+ * Both share one view of the structured data, grouped the way the JSON
+ * record groups it: elements with the same SD-ID merge into one object
+ * (in order of first appearance), a name repeated within it gives an
+ * array of its values in order, an absent value is null. Grouping sorts
+ * (O(n log n)) so a record stuffed with parameters cannot cost O(n^2).
+ * Nothing here keeps state; the encoders allocate only scratch memory
+ * they free before returning.
+ */
+#include <stdlib.h>
+#include <time.h>
+#include <msgpack.h>
+
+#include "codec.h"
+#include "format.h"
+
+/* Append a string literal. */
+#define LIT(out, s) sr_buf_append((out), (s), sizeof(s) - 1)
+
+const char *const sr_codec_names[] = {"json", "msgpack", "ecs", NULL};
+
+void sr_codec_encode(sr_codec_t codec, const sr_record_t *r, sr_buf_t *out)
+{
+    switch (codec) {
+    case SR_CODEC_MSGPACK:
+        sr_codec_msgpack(r, out);
+        break;
+    case SR_CODEC_ECS:
+        sr_codec_ecs(r, out);
+        break;
+    case SR_CODEC_JSON:
+    default:
+        sr_format_json(r, out);
+        break;
+    }
+}
+
+/* ---- UTF-8 ----------------------------------------------------------- */
+
+/*
+ * Length of the well-formed UTF-8 sequence at p (p[0] >= 0x80), or,
+ * negated, the length of its maximal ill-formed subpart, which becomes
+ * one U+FFFD (the Unicode recommendation, and what the JSON writer does).
+ */
+static int utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+    int need, i;
+
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return -1;
+    }
+    for (i = 1; i < need; i++) {
+        if ((size_t)i >= n || p[i] < lo || p[i] > hi) {
+            return -i;
+        }
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return need;
+}
+
+/* True when p[0..n) is valid UTF-8. */
+static bool utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    int k;
+
+    while (i < n) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        k = utf8_len(p + i, n - i);
+        if (k < 0) {
+            return false;
+        }
+        i += (size_t)k;
+    }
+    return true;
+}
+
+/* Append p[0..n) with each ill-formed subpart replaced by U+FFFD. */
+static void utf8_fix(const char *s, size_t n, sr_buf_t *out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    int k;
+
+    while (i < n) {
+        if (p[i] < 0x80) {
+            sr_buf_putc(out, (char)p[i]);
+            i++;
+            continue;
+        }
+        k = utf8_len(p + i, n - i);
+        if (k > 0) {
+            sr_buf_append(out, p + i, (size_t)k);
+            i += (size_t)k;
+        } else {
+            LIT(out, "\xEF\xBF\xBD");
+            i += (size_t)-k;
+        }
+    }
+}
+
+/* ---- structured data view -------------------------------------------- */
+
+typedef struct sd_group_s {
+    sr_slice_t id;
+    uint32_t first_name; /* index into names */
+    uint32_t n_names;
+} sd_group_t;
+
+typedef struct sd_name_s {
+    sr_slice_t name;
+    uint32_t first_val; /* index into vals */
+    uint32_t n_vals;
+} sd_name_t;
+
+typedef struct sd_view_s {
+    sd_group_t *groups;
+    sd_name_t *names;
+    uint32_t *vals; /* param indices */
+    uint32_t n_groups;
+} sd_view_t;
+
+typedef struct sort_key_s {
+    uint32_t group; /* params: the canonical element of their SD-ID */
+    uint32_t idx;   /* element or param index */
+    sr_slice_t s;
+    const sr_record_t *r;
+} sort_key_t;
+
+static int slice_cmp(const sr_record_t *r, sr_slice_t a, sr_slice_t b)
+{
+    size_t n = SR_MIN(a.len, b.len);
+    int c = n ? memcmp(sr_record_ptr(r, a), sr_record_ptr(r, b), n) : 0;
+
+    if (c != 0) {
+        return c;
+    }
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+static int sort_cmp(const void *pa, const void *pb)
+{
+    const sort_key_t *a = pa, *b = pb;
+    int c;
+
+    if (a->group != b->group) {
+        return a->group < b->group ? -1 : 1;
+    }
+    c = slice_cmp(a->r, a->s, b->s);
+    if (c != 0) {
+        return c;
+    }
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static bool elem_ok(const sr_record_t *r, const sr_sd_elem_t *e)
+{
+    return sr_slice_present(e->id) && e->first <= r->n_sd_params &&
+           e->count <= r->n_sd_params - e->first;
+}
+
+/*
+ * Group the record's structured data. Returns false (and builds nothing)
+ * when the record has none; else the caller frees with sd_view_free().
+ */
+static bool sd_view_build(const sr_record_t *r, sd_view_t *v)
+{
+    uint32_t ne = r->n_sd_elems, np = r->n_sd_params, i, j, k, p, q;
+    uint32_t *canon, *next_elem, *next_same;
+    uint8_t *lead;
+    sort_key_t *keys;
+
+    memset(v, 0, sizeof(*v));
+    if (ne == 0 || r->sd_elems == NULL) {
+        return false;
+    }
+    canon = sr_malloc(ne * sizeof(*canon));
+    next_elem = sr_malloc(ne * sizeof(*next_elem));
+    next_same = sr_malloc((np + 1) * sizeof(*next_same));
+    lead = sr_calloc(np + 1, 1);
+    keys = sr_malloc((SR_MAX(ne, np) + 1) * sizeof(*keys));
+    v->groups = sr_malloc(ne * sizeof(*v->groups));
+    v->names = sr_malloc((np + 1) * sizeof(*v->names));
+    v->vals = sr_malloc((np + 1) * sizeof(*v->vals));
+
+    /* Elements by SD-ID: canon[e] is the first element with e's id;
+     * next_elem chains the elements of one id in order. */
+    for (i = 0, k = 0; i < ne; i++) {
+        canon[i] = UINT32_MAX;
+        next_elem[i] = UINT32_MAX;
+        if (elem_ok(r, &r->sd_elems[i])) {
+            keys[k++] = (sort_key_t){0, i, r->sd_elems[i].id, r};
+        }
+    }
+    qsort(keys, k, sizeof(*keys), sort_cmp);
+    for (i = 0; i < k; i++) {
+        if (i > 0 && slice_cmp(r, keys[i - 1].s, keys[i].s) == 0) {
+            canon[keys[i].idx] = canon[keys[i - 1].idx];
+            next_elem[keys[i - 1].idx] = keys[i].idx;
+        } else {
+            canon[keys[i].idx] = keys[i].idx;
+        }
+    }
+
+    /* Params by (id group, name): the first of a run leads it, next_same
+     * chains the others in order. */
+    for (i = 0; i < np; i++) {
+        next_same[i] = UINT32_MAX;
+    }
+    for (i = 0, k = 0; i < ne; i++) {
+        if (canon[i] == UINT32_MAX) {
+            continue;
+        }
+        for (j = 0; j < r->sd_elems[i].count; j++) {
+            p = r->sd_elems[i].first + j;
+            if (sr_slice_present(r->sd_params[p].name)) {
+                keys[k++] = (sort_key_t){canon[i], p, r->sd_params[p].name, r};
+            }
+        }
+    }
+    qsort(keys, k, sizeof(*keys), sort_cmp);
+    for (i = 0; i < k; i++) {
+        if (i > 0 && keys[i - 1].group == keys[i].group &&
+            slice_cmp(r, keys[i - 1].s, keys[i].s) == 0) {
+            next_same[keys[i - 1].idx] = keys[i].idx;
+        } else {
+            lead[keys[i].idx] = 1;
+        }
+    }
+
+    /* Walk in output order: groups by first element, names by first use. */
+    {
+        uint32_t nn = 0, nv = 0;
+
+        for (i = 0; i < ne; i++) {
+            sd_group_t *g;
+
+            if (canon[i] != i) {
+                continue;
+            }
+            g = &v->groups[v->n_groups++];
+            g->id = r->sd_elems[i].id;
+            g->first_name = nn;
+            g->n_names = 0;
+            for (j = i; j != UINT32_MAX; j = next_elem[j]) {
+                const sr_sd_elem_t *e = &r->sd_elems[j];
+
+                for (p = e->first; p < e->first + e->count; p++) {
+                    sd_name_t *nm;
+
+                    if (!lead[p]) {
+                        continue;
+                    }
+                    nm = &v->names[nn++];
+                    g->n_names++;
+                    nm->name = r->sd_params[p].name;
+                    nm->first_val = nv;
+                    nm->n_vals = 0;
+                    for (q = p; q != UINT32_MAX; q = next_same[q]) {
+                        v->vals[nv++] = q;
+                        nm->n_vals++;
+                    }
+                }
+            }
+        }
+    }
+
+    sr_free(keys);
+    sr_free(lead);
+    sr_free(next_same);
+    sr_free(next_elem);
+    sr_free(canon);
+    return true;
+}
+
+static void sd_view_free(sd_view_t *v)
+{
+    sr_free(v->groups);
+    sr_free(v->names);
+    sr_free(v->vals);
+    memset(v, 0, sizeof(*v));
+}
+
+/* ---- msgpack ----------------------------------------------------------- */
+
+static int buf_write(void *data, const char *p, size_t n)
+{
+    sr_buf_append(data, p, n);
+    return 0;
+}
+
+typedef struct mp_s {
+    msgpack_packer pk;
+    sr_buf_t tmp; /* UTF-8 repairs and unescaped SD values */
+} mp_t;
+
+static void mp_str(mp_t *m, const char *p, size_t n)
+{
+    if (!utf8_valid(p, n)) {
+        sr_buf_reset(&m->tmp);
+        utf8_fix(p, n, &m->tmp);
+        p = m->tmp.base;
+        n = m->tmp.len;
+    }
+    msgpack_pack_str(&m->pk, n);
+    msgpack_pack_str_body(&m->pk, p, n);
+}
+
+static void mp_cstr(mp_t *m, const char *s)
+{
+    mp_str(m, s, strlen(s));
+}
+
+static void mp_slice(mp_t *m, const sr_record_t *r, sr_slice_t s)
+{
+    if (!sr_slice_present(s)) {
+        msgpack_pack_nil(&m->pk);
+        return;
+    }
+    mp_str(m, sr_record_ptr(r, s), s.len);
+}
+
+static void mp_sd_value(mp_t *m, const sr_record_t *r, sr_slice_t v)
+{
+    sr_buf_t plain;
+
+    if (!sr_slice_present(v)) {
+        msgpack_pack_nil(&m->pk);
+        return;
+    }
+    sr_buf_init(&plain);
+    sr_sd_unescape(sr_record_ptr(r, v), v.len, &plain);
+    mp_str(m, plain.base ? plain.base : "", plain.len);
+    sr_buf_free(&plain);
+}
+
+static void mp_sd(mp_t *m, const sr_record_t *r)
+{
+    sd_view_t v;
+    uint32_t g, n, k;
+
+    if (!sd_view_build(r, &v)) {
+        msgpack_pack_nil(&m->pk);
+        return;
+    }
+    msgpack_pack_map(&m->pk, v.n_groups);
+    for (g = 0; g < v.n_groups; g++) {
+        const sd_group_t *gr = &v.groups[g];
+
+        mp_slice(m, r, gr->id);
+        msgpack_pack_map(&m->pk, gr->n_names);
+        for (n = gr->first_name; n < gr->first_name + gr->n_names; n++) {
+            const sd_name_t *nm = &v.names[n];
+
+            mp_slice(m, r, nm->name);
+            if (nm->n_vals == 1) {
+                mp_sd_value(m, r, r->sd_params[v.vals[nm->first_val]].value);
+                continue;
+            }
+            msgpack_pack_array(&m->pk, nm->n_vals);
+            for (k = nm->first_val; k < nm->first_val + nm->n_vals; k++) {
+                mp_sd_value(m, r, r->sd_params[v.vals[k]].value);
+            }
+        }
+    }
+    sd_view_free(&v);
+}
+
+static const char *format_name(int format)
+{
+    switch (format) {
+    case SR_FORMAT_RFC5424:
+        return "rfc5424";
+    case SR_FORMAT_RFC3164:
+        return "rfc3164";
+    default:
+        return "raw";
+    }
+}
+
+/*
+ * The 15 keys of the JSON record, in its order, with the same values:
+ * nil where JSON has null, integers as integers, structured data as maps
+ * (arrays for repeated names).
+ */
+void sr_codec_msgpack(const sr_record_t *r, sr_buf_t *out)
+{
+    mp_t m;
+    sr_buf_t t;
+
+    sr_buf_init(&m.tmp);
+    sr_buf_init(&t);
+    msgpack_packer_init(&m.pk, out, buf_write);
+    msgpack_pack_map(&m.pk, 15);
+    mp_cstr(&m, "timestamp");
+    mp_slice(&m, r, r->timestamp);
+    mp_cstr(&m, "received_at");
+    sr_format_time_us(r->received_us, &t);
+    mp_str(&m, t.base, t.len);
+    mp_cstr(&m, "source");
+    mp_str(&m, r->source, strnlen(r->source, sizeof(r->source)));
+    mp_cstr(&m, "input");
+    mp_cstr(&m, r->input_name ? r->input_name : "");
+    mp_cstr(&m, "format");
+    mp_cstr(&m, format_name(r->format));
+    mp_cstr(&m, "facility");
+    msgpack_pack_int(&m.pk, r->facility);
+    mp_cstr(&m, "severity");
+    msgpack_pack_int(&m.pk, r->severity);
+    mp_cstr(&m, "version");
+    if (r->version > 0) {
+        msgpack_pack_int(&m.pk, r->version);
+    } else {
+        msgpack_pack_nil(&m.pk);
+    }
+    mp_cstr(&m, "hostname");
+    mp_slice(&m, r, r->hostname);
+    mp_cstr(&m, "app_name");
+    mp_slice(&m, r, r->app_name);
+    mp_cstr(&m, "procid");
+    mp_slice(&m, r, r->procid);
+    mp_cstr(&m, "msgid");
+    mp_slice(&m, r, r->msgid);
+    mp_cstr(&m, "structured_data");
+    mp_sd(&m, r);
+    mp_cstr(&m, "message");
+    if (sr_slice_present(r->message)) {
+        mp_slice(&m, r, r->message);
+    } else {
+        mp_cstr(&m, "");
+    }
+    mp_cstr(&m, "parse_error");
+    if (r->parse_error != NULL) {
+        mp_cstr(&m, r->parse_error);
+    } else {
+        msgpack_pack_nil(&m.pk);
+    }
+    sr_buf_free(&t);
+    sr_buf_free(&m.tmp);
+}
+
+/* ---- time ------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * well-known days_from_civil formula). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *p, size_t n, size_t at, size_t count)
+{
+    int v = 0;
+    size_t i;
+
+    if (at + count > n) {
+        return -1;
+    }
+    for (i = at; i < at + count; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+static const unsigned char month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+int sr_codec_rfc3339_ms(const char *p, size_t n, int64_t *ms)
+{
+    int y, mo, d, h, mi, s, ms_part = 0, off = 0, oh, om;
+    size_t i = 19, fd = 0;
+    int64_t secs;
+
+    y = digits(p, n, 0, 4);
+    mo = digits(p, n, 5, 2);
+    d = digits(p, n, 8, 2);
+    h = digits(p, n, 11, 2);
+    mi = digits(p, n, 14, 2);
+    s = digits(p, n, 17, 2);
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] || h < 0 || h > 23 ||
+        mi < 0 || mi > 59 || s < 0 || s > 60 || p[4] != '-' || p[7] != '-' ||
+        (p[10] != 'T' && p[10] != 't' && p[10] != ' ') || p[13] != ':' || p[16] != ':') {
+        return SR_EPARSE;
+    }
+    if (i < n && p[i] == '.') {
+        i++;
+        while (i < n && p[i] >= '0' && p[i] <= '9') {
+            if (fd < 3) {
+                ms_part = ms_part * 10 + (p[i] - '0');
+            }
+            fd++;
+            i++;
+        }
+        if (fd == 0) {
+            return SR_EPARSE;
+        }
+        for (; fd < 3; fd++) {
+            ms_part *= 10;
+        }
+    }
+    if (i < n && (p[i] == 'Z' || p[i] == 'z')) {
+        i++;
+    } else if (i < n && (p[i] == '+' || p[i] == '-')) {
+        oh = digits(p, n, i + 1, 2);
+        om = digits(p, n, i + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59 || p[i + 3] != ':') {
+            return SR_EPARSE;
+        }
+        off = (oh * 60 + om) * 60 * (p[i] == '-' ? -1 : 1);
+        i += 6;
+    } else {
+        return SR_EPARSE;
+    }
+    if (i != n) {
+        return SR_EPARSE;
+    }
+    secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s - off;
+    *ms = secs * 1000 + ms_part;
+    return 0;
+}
+
+/* "2003-10-12T05:14:15.003Z" */
+static void put_time_ms(int64_t ms, sr_buf_t *out)
+{
+    int64_t sec = ms / 1000, frac = ms % 1000;
+    time_t t;
+    struct tm tm;
+
+    if (frac < 0) {
+        frac += 1000;
+        sec -= 1;
+    }
+    t = (time_t)sec;
+    if (gmtime_r(&t, &tm) == NULL) {
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_year = 70;
+        tm.tm_mday = 1;
+        frac = 0;
+    }
+    sr_buf_printf(out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+}
+
+/* ---- ECS --------------------------------------------------------------- */
+
+static void js_slice(sr_buf_t *out, const sr_record_t *r, sr_slice_t s)
+{
+    sr_json_string(out, sr_record_ptr(r, s), s.len);
+}
+
+/* procid as a number when it is 1-18 decimal digits. */
+static bool pid_number(const sr_record_t *r, int64_t *pid)
+{
+    const char *p;
+    int64_t v = 0;
+    uint32_t i;
+
+    if (!sr_slice_present(r->procid) || r->procid.len == 0 || r->procid.len > 18) {
+        return false;
+    }
+    p = sr_record_ptr(r, r->procid);
+    for (i = 0; i < r->procid.len; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return false;
+        }
+        v = v * 10 + (p[i] - '0');
+    }
+    *pid = v;
+    return true;
+}
+
+static void ecs_sd_value(sr_buf_t *out, const sr_record_t *r, sr_slice_t v, sr_buf_t *tmp)
+{
+    if (!sr_slice_present(v)) {
+        LIT(out, "null");
+        return;
+    }
+    sr_buf_reset(tmp);
+    sr_sd_unescape(sr_record_ptr(r, v), v.len, tmp);
+    sr_json_string(out, tmp->base ? tmp->base : "", tmp->len);
+}
+
+static void ecs_sd(sr_buf_t *out, const sr_record_t *r, const sd_view_t *v)
+{
+    sr_buf_t tmp;
+    uint32_t g, n, k;
+
+    sr_buf_init(&tmp);
+    sr_buf_putc(out, '{');
+    for (g = 0; g < v->n_groups; g++) {
+        const sd_group_t *gr = &v->groups[g];
+
+        if (g > 0) {
+            sr_buf_putc(out, ',');
+        }
+        js_slice(out, r, gr->id);
+        LIT(out, ":{");
+        for (n = gr->first_name; n < gr->first_name + gr->n_names; n++) {
+            const sd_name_t *nm = &v->names[n];
+
+            if (n > gr->first_name) {
+                sr_buf_putc(out, ',');
+            }
+            js_slice(out, r, nm->name);
+            sr_buf_putc(out, ':');
+            if (nm->n_vals == 1) {
+                ecs_sd_value(out, r, r->sd_params[v->vals[nm->first_val]].value, &tmp);
+                continue;
+            }
+            sr_buf_putc(out, '[');
+            for (k = nm->first_val; k < nm->first_val + nm->n_vals; k++) {
+                if (k > nm->first_val) {
+                    sr_buf_putc(out, ',');
+                }
+                ecs_sd_value(out, r, r->sd_params[v->vals[k]].value, &tmp);
+            }
+            sr_buf_putc(out, ']');
+        }
+        sr_buf_putc(out, '}');
+    }
+    sr_buf_putc(out, '}');
+    sr_buf_free(&tmp);
+}
+
+/*
+ * The ECS document. Fields the record does not have are left out (ECS
+ * style), except message, which is always there. Order is fixed, so the
+ * bytes are stable for tests.
+ */
+void sr_codec_ecs(const sr_record_t *r, sr_buf_t *out)
+{
+    int64_t ms, pid;
+    const char *name;
+    sd_view_t v;
+    bool has_pid = pid_number(r, &pid);
+
+    sr_buf_reserve(out, 384 + r->text_len);
+    LIT(out, "{\"@timestamp\":\"");
+    if (!sr_slice_present(r->timestamp) ||
+        sr_codec_rfc3339_ms(sr_record_ptr(r, r->timestamp), r->timestamp.len, &ms) < 0) {
+        ms = r->received_us >= 0 ? r->received_us / 1000 : (r->received_us - 999) / 1000;
+    }
+    put_time_ms(ms, out);
+    LIT(out, "\",\"message\":");
+    if (sr_slice_present(r->message)) {
+        js_slice(out, r, r->message);
+    } else {
+        LIT(out, "\"\"");
+    }
+    LIT(out, ",\"ecs\":{\"version\":\"" SR_ECS_VERSION "\"}");
+    LIT(out, ",\"event\":{\"created\":\"");
+    sr_format_time_us(r->received_us, out);
+    LIT(out, "\"}");
+    if (sr_slice_present(r->hostname)) {
+        LIT(out, ",\"host\":{\"hostname\":");
+        js_slice(out, r, r->hostname);
+        sr_buf_putc(out, '}');
+    }
+    if (sr_slice_present(r->app_name) || has_pid) {
+        LIT(out, ",\"process\":{");
+        if (sr_slice_present(r->app_name)) {
+            LIT(out, "\"name\":");
+            js_slice(out, r, r->app_name);
+        }
+        if (has_pid) {
+            sr_buf_printf(out, "%s\"pid\":%lld", sr_slice_present(r->app_name) ? "," : "",
+                          (long long)pid);
+        }
+        sr_buf_putc(out, '}');
+    }
+    sr_buf_printf(out, ",\"log\":{\"syslog\":{\"priority\":%d,\"facility\":{\"code\":%d",
+                  r->facility * 8 + r->severity, r->facility);
+    name = sr_facility_name(r->facility);
+    if (name != NULL) {
+        sr_buf_printf(out, ",\"name\":\"%s\"", name);
+    }
+    sr_buf_printf(out, "},\"severity\":{\"code\":%d", r->severity);
+    name = sr_severity_name(r->severity);
+    if (name != NULL) {
+        sr_buf_printf(out, ",\"name\":\"%s\"", name);
+    }
+    sr_buf_putc(out, '}');
+    if (r->version > 0) {
+        sr_buf_printf(out, ",\"version\":\"%d\"", r->version);
+    }
+    if (sr_slice_present(r->hostname)) {
+        LIT(out, ",\"hostname\":");
+        js_slice(out, r, r->hostname);
+    }
+    if (sr_slice_present(r->app_name)) {
+        LIT(out, ",\"appname\":");
+        js_slice(out, r, r->app_name);
+    }
+    if (sr_slice_present(r->procid)) {
+        LIT(out, ",\"procid\":");
+        js_slice(out, r, r->procid);
+    }
+    if (sr_slice_present(r->msgid)) {
+        LIT(out, ",\"msgid\":");
+        js_slice(out, r, r->msgid);
+    }
+    if (sd_view_build(r, &v)) {
+        LIT(out, ",\"structured_data\":");
+        ecs_sd(out, r, &v);
+        sd_view_free(&v);
+    }
+    LIT(out, "}}");
+    if (r->source[0] != '\0') {
+        LIT(out, ",\"source\":{\"ip\":");
+        sr_json_string(out, r->source, strnlen(r->source, sizeof(r->source)));
+        sr_buf_putc(out, '}');
+    }
+    LIT(out, ",\"syslog_relay\":{\"input\":");
+    sr_json_string(out, r->input_name ? r->input_name : "",
+                   r->input_name ? strlen(r->input_name) : 0);
+    sr_buf_printf(out, ",\"format\":\"%s\"", format_name(r->format));
+    if (r->parse_error != NULL) {
+        LIT(out, ",\"parse_error\":");
+        sr_json_string(out, r->parse_error, strlen(r->parse_error));
+    }
+    if (r->flags & SR_REC_TRUNCATED) {
+        LIT(out, ",\"truncated\":true");
+    }
+    LIT(out, "}}");
+}
