@@ -394,14 +394,15 @@ static void idle_cb(uv_timer_t *t)
 {
     sr_dd_out_t *d = t->data;
 
-    if (d->conn != NULL && d->state == DD_CONNECTED && d->inflight == 0) {
+    sr_conn_t *c = d->conn;
+
+    if (c != NULL && d->state == DD_CONNECTED && d->inflight == 0) {
         sr_debug("output datadog \"%s\": connection to %s idle for %llu ms; closing it "
                  "(reconnecting on the next record)",
-                 d->base.name, sr_conn_peer(d->conn),
-                 (unsigned long long)d->conf->idle_timeout_ms);
-        sr_conn_close(d->conn);
+                 d->base.name, sr_conn_peer(c), (unsigned long long)d->conf->idle_timeout_ms);
         d->conn = NULL;
         d->state = DD_DISCONNECTED;
+        sr_conn_close(c);
     }
 }
 
@@ -424,10 +425,14 @@ static void timer_closed(uv_handle_t *h)
 /* Stop has nothing left in flight: drop the connection, close timers. */
 static void tls_finish_stop(sr_dd_out_t *d)
 {
-    if (d->conn != NULL) {
-        sr_conn_close(d->conn);
+    sr_conn_t *c = d->conn;
+
+    if (c != NULL) {
+        /* Closing fires the pending write callbacks at once, and they
+         * come back here: drop our pointer first. */
         d->conn = NULL;
         d->state = DD_DISCONNECTED;
+        sr_conn_close(c);
     }
     if (d->inflight > 0) {
         return; /* the cancelled writes' callbacks come back here */
@@ -455,14 +460,27 @@ static void stop_timer_cb(uv_timer_t *t)
     tls_finish_stop(d);
 }
 
+/* One batch handed to sr_conn_write. */
+typedef struct dd_write_s {
+    sr_dd_out_t *d;
+    sr_batch_t *b;
+    uint32_t cut; /* records truncated in it, counted once delivered */
+} dd_write_t;
+
 static void write_cb(void *arg, int status)
 {
-    sr_batch_t *b = arg;
-    sr_dd_out_t *d = b->priv;
+    dd_write_t *w = arg;
+    sr_dd_out_t *d = w->d;
+    sr_batch_t *b = w->b;
+    uint32_t cut = w->cut;
 
+    sr_free(w);
     d->inflight--;
     if (status == 0) {
         d->conn_writes++;
+        if (cut > 0) {
+            sr_metric_add(d->truncated, cut);
+        }
         sr_output_done(&d->base, b, SR_OUT_DELIVERED, NULL);
         idle_restart(d);
     } else {
@@ -571,6 +589,7 @@ static int tls_connect(sr_dd_out_t *d)
 static int tls_submit(sr_dd_out_t *d, sr_batch_t *b)
 {
     sr_rfc5424_opts_t opts = {NULL, NULL};
+    dd_write_t *w;
     uint32_t i, cut = 0;
     int rc;
 
@@ -601,14 +620,14 @@ static int tls_submit(sr_dd_out_t *d, sr_batch_t *b)
             cut++;
         }
     }
-    b->priv = d;
-    rc = sr_conn_write(d->conn, d->buf.base, d->buf.len, write_cb, b);
+    w = sr_malloc(sizeof(*w));
+    w->d = d;
+    w->b = b;
+    w->cut = cut;
+    rc = sr_conn_write(d->conn, d->buf.base, d->buf.len, write_cb, w);
     if (rc != 0) {
+        sr_free(w);
         return rc;
-    }
-    /* Counted once accepted; a retried batch is cut (and counted) again. */
-    if (cut > 0 && b->attempts == 0) {
-        sr_metric_add(d->truncated, cut);
     }
     d->inflight++;
     uv_timer_stop(&d->idle_timer);
@@ -702,7 +721,9 @@ static void dd_stop(sr_output_t *o, void (*done)(sr_output_t *o))
         sr_dd_http_stop(d);
         return;
     }
-    uv_timer_stop(&d->idle_timer);
+    if (d->open_timers > 0) {
+        uv_timer_stop(&d->idle_timer);
+    }
     if (d->inflight > 0) {
         uv_timer_start(&d->stop_timer, stop_timer_cb, DD_STOP_WAIT_MS, 0);
         return;
