@@ -10,6 +10,7 @@
 #define SR_PROXY_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* Larger headers are refused (v2 allows 64 KiB of TLVs; nobody sends it). */
@@ -31,5 +32,9 @@ typedef struct sr_proxy_info_s {
  * CRC32C TLV is verified.
  */
 int sr_proxy_parse(const char *buf, size_t len, sr_proxy_info_t *info);
+
+/* CRC32C (Castagnoli) of p[0..n), continuing from crc (0 to start);
+ * sr_crc32c(0, "123456789", 9) == 0xE3069283. */
+uint32_t sr_crc32c(uint32_t crc, const void *p, size_t n);
 
 #endif
