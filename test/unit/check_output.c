@@ -1,0 +1,329 @@
+/*
+ * check_output.c: the output core (relay/output.c) driven through a
+ * scripted output defined here. Each test runs a private loop, counts
+ * callbacks, stops the instance and checks the loop closes cleanly.
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "relay/metrics.h"
+#include "relay/output_core.h"
+
+/* What the scripted output does with each submit. */
+enum { ACT_DELIVER = 0, ACT_RETRY, ACT_GIVE_UP, ACT_BUSY, ACT_FAIL };
+
+typedef struct script_s {
+    sr_output_t base;
+    int actions[64]; /* per submit call; past the end: deliver */
+    int n_calls;
+    int seen[4096];  /* record numbers in the order delivered */
+    int n_seen;
+    sr_batch_t *held[64];
+    int n_held;
+    uv_timer_t t;
+    bool t_init;
+    int stops;
+} script_t;
+
+static int record_no(const sr_record_t *r)
+{
+    return atoi(r->text);
+}
+
+static void on_settle(uv_timer_t *t)
+{
+    script_t *s = t->data;
+    int i, n = s->n_held;
+
+    s->n_held = 0;
+    for (i = 0; i < n; i++) {
+        sr_batch_t *b = s->held[i];
+        int act = (int)(intptr_t)b->priv;
+        uint32_t k;
+
+        if (act == ACT_DELIVER) {
+            for (k = 0; k < b->n; k++) {
+                s->seen[s->n_seen++] = record_no(b->recs[k]);
+            }
+            sr_output_done(&s->base, b, SR_OUT_DELIVERED, NULL);
+        } else if (act == ACT_RETRY) {
+            sr_output_done(&s->base, b, SR_OUT_RETRY, NULL);
+        } else {
+            sr_output_done(&s->base, b, SR_OUT_GIVE_UP, "test_reason");
+        }
+    }
+}
+
+static int script_submit(sr_output_t *o, sr_batch_t *b)
+{
+    script_t *s = (script_t *)o;
+    int act = s->n_calls < 64 ? s->actions[s->n_calls] : ACT_DELIVER;
+
+    s->n_calls++;
+    if (act == ACT_BUSY) {
+        return SR_EBUSY;
+    }
+    if (act == ACT_FAIL) {
+        sr_output_failed(o, "scripted failure");
+        return SR_EBUSY;
+    }
+    if (!s->t_init) {
+        uv_timer_init(o->loop, &s->t);
+        s->t.data = s;
+        s->t_init = true;
+    }
+    b->priv = (void *)(intptr_t)act;
+    s->held[s->n_held++] = b;
+    uv_timer_start(&s->t, on_settle, 1, 0);
+    return 0;
+}
+
+static void script_stop(sr_output_t *o, void (*done)(sr_output_t *o))
+{
+    script_t *s = (script_t *)o;
+
+    s->stops++;
+    if (s->t_init) {
+        uv_close((uv_handle_t *)&s->t, NULL);
+    }
+    done(o);
+}
+
+static const sr_cfg_key_t no_keys[] = {{NULL}};
+
+static const sr_output_desc_t script_desc = {
+    .name = "script",
+    .keys = no_keys,
+    .inst_size = sizeof(script_t),
+    .max_batch = 4,
+    .submit = script_submit,
+    .stop = script_stop,
+};
+
+static uv_loop_t loop;
+static sr_output_conf_t conf;
+static int stopped;
+
+static void setup(void)
+{
+    sr_metrics_init();
+    uv_loop_init(&loop);
+    memset(&conf, 0, sizeof(conf));
+    conf.name = "t";
+    conf.desc = &script_desc;
+    conf.max_memory = 1 << 20;
+    conf.min_severity = 7;
+    stopped = 0;
+}
+
+static void teardown(void)
+{
+    sr_metrics_reset();
+}
+
+static void on_stopped(sr_output_t *o)
+{
+    stopped++;
+}
+
+static sr_output_t *make(const int *actions, int n)
+{
+    sr_output_t *o;
+
+    ck_assert_int_eq(sr_output_create(&loop, &conf, &o), 0);
+    memcpy(((script_t *)o)->actions, actions, n * sizeof(int));
+    ck_assert_int_eq(sr_output_start(o), 0);
+    return o;
+}
+
+static void enqueue_n(sr_output_t *o, int from, int n)
+{
+    int i;
+    char buf[32];
+
+    for (i = from; i < from + n; i++) {
+        int len = snprintf(buf, sizeof(buf), "%d", i);
+        sr_record_t *r = sr_record_create(buf, (size_t)len);
+
+        sr_output_enqueue(o, r);
+        sr_record_release(r);
+    }
+}
+
+static void run_until_idle(sr_output_t *o, int max_ms)
+{
+    uint64_t start = uv_now(&loop);
+
+    while (sr_output_pending(o) > 0 && uv_now(&loop) - start < (uint64_t)max_ms) {
+        uv_run(&loop, UV_RUN_ONCE);
+        uv_update_time(&loop);
+    }
+}
+
+static void finish(sr_output_t *o)
+{
+    sr_output_stop(o, on_stopped);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(stopped, 1);
+    sr_output_destroy(o);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+
+static int64_t metric(const char *fam, const char *label)
+{
+    return sr_metric_get(sr_metric(fam, label));
+}
+
+START_TEST(delivers_in_order_in_batches)
+{
+    int none[1] = {0};
+    sr_output_t *o = make(none, 0);
+    script_t *s = (script_t *)o;
+    int i;
+
+    enqueue_n(o, 0, 10);
+    run_until_idle(o, 2000);
+    ck_assert_int_eq(s->n_seen, 10);
+    for (i = 0; i < 10; i++) {
+        ck_assert_int_eq(s->seen[i], i);
+    }
+    ck_assert_int_eq(s->n_calls, 3); /* 4 + 4 + 2 */
+    ck_assert_int_eq(metric(SR_M_OUTPUT_MESSAGES, "t"), 10);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_QUEUE, "t"), 0);
+    finish(o);
+}
+END_TEST
+
+START_TEST(retry_requeues_in_front_in_order)
+{
+    int acts[] = {ACT_RETRY, ACT_RETRY, ACT_DELIVER};
+    sr_output_t *o = make(acts, 3);
+    script_t *s = (script_t *)o;
+    int i;
+
+    enqueue_n(o, 0, 4);
+    run_until_idle(o, 5000);
+    ck_assert_int_eq(s->n_seen, 4);
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(s->seen[i], i);
+    }
+    ck_assert_int_eq(s->n_calls, 3);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_ERRORS, "t"), 2);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_MESSAGES, "t"), 4);
+    finish(o);
+}
+END_TEST
+
+START_TEST(retry_backs_off)
+{
+    int acts[] = {ACT_RETRY, ACT_RETRY, ACT_RETRY};
+    sr_output_t *o = make(acts, 3);
+    uint64_t start;
+
+    enqueue_n(o, 0, 1);
+    start = uv_now(&loop);
+    run_until_idle(o, 5000);
+    /* 100 + 200 + 400 ms of backoff at least before the fourth offer. */
+    ck_assert_uint_ge(uv_now(&loop) - start, 700);
+    ck_assert_int_eq(((script_t *)o)->n_seen, 1);
+    finish(o);
+}
+END_TEST
+
+START_TEST(give_up_drops_and_counts)
+{
+    int acts[] = {ACT_GIVE_UP};
+    sr_output_t *o = make(acts, 1);
+    script_t *s = (script_t *)o;
+
+    enqueue_n(o, 0, 6);
+    run_until_idle(o, 2000);
+    ck_assert_int_eq(s->n_seen, 2); /* the first batch of 4 was given up */
+    ck_assert_int_eq(s->seen[0], 4);
+    ck_assert_int_eq(metric(SR_M_DROPPED, "test_reason"), 4);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_MESSAGES, "t"), 2);
+    finish(o);
+}
+END_TEST
+
+START_TEST(busy_waits_for_ready_and_failed_backs_off)
+{
+    int acts[] = {ACT_FAIL, ACT_FAIL, ACT_DELIVER};
+    sr_output_t *o = make(acts, 3);
+    script_t *s = (script_t *)o;
+
+    enqueue_n(o, 0, 3);
+    run_until_idle(o, 5000);
+    ck_assert_int_eq(s->n_seen, 3);
+    ck_assert_int_eq(s->n_calls, 3);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_ERRORS, "t"), 2);
+    finish(o);
+}
+END_TEST
+
+START_TEST(busy_then_ready)
+{
+    int acts[] = {ACT_BUSY};
+    sr_output_t *o = make(acts, 1);
+    script_t *s = (script_t *)o;
+    int i;
+
+    enqueue_n(o, 0, 2);
+    for (i = 0; i < 5; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+    }
+    ck_assert_int_eq(s->n_calls, 1);
+    ck_assert_uint_eq(sr_output_pending(o), 2);
+    sr_output_ready(o);
+    run_until_idle(o, 2000);
+    ck_assert_int_eq(s->n_seen, 2);
+    finish(o);
+}
+END_TEST
+
+START_TEST(backpressure_flag_follows_limit)
+{
+    int acts[] = {ACT_BUSY};
+    sr_output_t *o;
+
+    conf.max_memory = 4096;
+    o = make(acts, 1);
+    ck_assert_int_eq(atomic_load(&sr_output_backpressure), 0);
+    enqueue_n(o, 0, 200);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    ck_assert_int_eq(atomic_load(&sr_output_backpressure), 1);
+    ck_assert_uint_eq(sr_output_discard(o, "shutdown"), 200);
+    ck_assert_int_eq(atomic_load(&sr_output_backpressure), 0);
+    ck_assert_int_eq(metric(SR_M_DROPPED, "shutdown"), 200);
+    finish(o);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("output");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, delivers_in_order_in_batches);
+    tcase_add_test(tc, retry_requeues_in_front_in_order);
+    tcase_add_test(tc, retry_backs_off);
+    tcase_add_test(tc, give_up_drops_and_counts);
+    tcase_add_test(tc, busy_waits_for_ready_and_failed_backs_off);
+    tcase_add_test(tc, busy_then_ready);
+    tcase_add_test(tc, backpressure_flag_follows_limit);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
