@@ -193,6 +193,19 @@ static bool check_name(sr_cfg_ctx_t *ctx, const char *path, const sr_node_t *at,
     return true;
 }
 
+/* The key scalar of `key` in a map (to point at the key, not its value). */
+static const sr_node_t *key_of(const sr_node_t *map, const char *key)
+{
+    size_t i;
+
+    for (i = 0; map != NULL && map->kind == SR_NODE_MAP && i < map->n; i++) {
+        if (strcmp(map->keys[i]->value, key) == 0) {
+            return map->keys[i];
+        }
+    }
+    return NULL;
+}
+
 static const sr_node_t *pos_of(const sr_node_t *map, const char *key)
 {
     const sr_node_t *n = sr_node_get(map, key);
@@ -257,8 +270,8 @@ static void load_input(sr_cfg_ctx_t *ctx, sr_config_t *cfg, size_t idx, const sr
             continue;
         }
         skip[ns++] = input_keys[i].name;
-        if (node != NULL && node->kind == SR_NODE_MAP && sr_node_get(node, input_keys[i].name)) {
-            sr_cfg_error(ctx, sr_node_get(node, input_keys[i].name),
+        if (key_of(node, input_keys[i].name) != NULL) {
+            sr_cfg_error(ctx, key_of(node, input_keys[i].name),
                          "%s.%s: applies only to %s inputs, not to %s", path, input_keys[i].name,
                          in_list(tls_only, input_keys[i].name) ? "tls" : "tcp and tls",
                          input_types[type]);
@@ -560,6 +573,7 @@ static int finish(sr_cfg_ctx_t *ctx, const char *name, sr_node_t *root, size_t b
     cfg->file = sr_strdup(name);
     build(ctx, cfg, root);
     sr__node_free(root);
+    sr__cfg_sort_errors(ctx, before);
     if (ctx->n_errors > before) {
         sr_config_free(cfg);
         *out = NULL;

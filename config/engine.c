@@ -65,6 +65,50 @@ void sr_cfg_error(sr_cfg_ctx_t *ctx, const sr_node_t *at, const char *fmt, ...)
     va_end(ap);
 }
 
+typedef struct err_pos_s {
+    long line, col;
+    size_t idx;
+    char *text;
+} err_pos_t;
+
+static int err_pos_cmp(const void *a, const void *b)
+{
+    const err_pos_t *x = a, *y = b;
+
+    if (x->line != y->line) {
+        return x->line < y->line ? -1 : 1;
+    }
+    if (x->col != y->col) {
+        return x->col < y->col ? -1 : 1;
+    }
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+void sr__cfg_sort_errors(sr_cfg_ctx_t *ctx, size_t from)
+{
+    size_t n = ctx->n_errors - from, plen, i;
+    err_pos_t *v;
+    char *end;
+    const char *file = ctx->file ? ctx->file : "<config>";
+
+    if (from >= ctx->n_errors || n < 2) {
+        return;
+    }
+    plen = strlen(file) + 1;
+    v = sr_calloc(n, sizeof(*v));
+    for (i = 0; i < n; i++) {
+        v[i].text = ctx->errors[from + i];
+        v[i].idx = i;
+        v[i].line = strtol(v[i].text + plen, &end, 10);
+        v[i].col = *end == ':' ? strtol(end + 1, NULL, 10) : 0;
+    }
+    qsort(v, n, sizeof(*v), err_pos_cmp);
+    for (i = 0; i < n; i++) {
+        ctx->errors[from + i] = v[i].text;
+    }
+    sr_free(v);
+}
+
 void sr__cfg_error_at(sr_cfg_ctx_t *ctx, int line, int col, const char *fmt, ...)
 {
     va_list ap;
@@ -528,6 +572,29 @@ static void free_field(const sr_cfg_key_t *k, void *field)
     }
 }
 
+/* "10MB" / "10m" / "10 G": the unit a user most likely meant, in c. */
+static bool size_unit_hint(const char *s, char *c, size_t len)
+{
+    static const char *const fixes[][2] = {
+        {"k", "KiB"}, {"kb", "KiB"}, {"m", "MiB"}, {"mb", "MiB"}, {"g", "GiB"}, {"gb", "GiB"},
+    };
+    uint64_t v;
+    const char *p = parse_u64(skip_space(s), &v);
+    size_t i;
+
+    if (p == NULL) {
+        return false;
+    }
+    p = skip_space(p);
+    for (i = 0; i < SR_ARRAY_SIZE(fixes); i++) {
+        if (strcasecmp(p, fixes[i][0]) == 0) {
+            snprintf(c, len, "%llu%s", (unsigned long long)v, fixes[i][1]);
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool check_bounds(sr_cfg_ctx_t *ctx, const char *kp, const sr_cfg_key_t *k,
                          const sr_node_t *n, uint64_t v, bool is_signed, int64_t sv)
 {
@@ -654,6 +721,11 @@ static bool set_value(sr_cfg_ctx_t *ctx, const char *kp, const sr_cfg_key_t *k,
         return true;
     case SR_CFG_SIZE:
         if (sr_cfg_parse_size(n->value, &u) != 0) {
+            if (size_unit_hint(n->value, c, sizeof(c))) {
+                sr_cfg_error(ctx, n, "%s: %s is not a size (did you mean %s? sizes use KiB, "
+                             "MiB and GiB)", kp, quote(k, n->value, q, sizeof(q)), c);
+                return false;
+            }
             sr_cfg_error(ctx, n,
                          "%s: %s is not a size (expected bytes, or a number with KiB, MiB or "
                          "GiB, e.g. 64KiB)",

@@ -46,6 +46,10 @@ void sr__node_free(sr_node_t *n);
 void sr__cfg_error_at(sr_cfg_ctx_t *ctx, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Order the errors added since index `from` by line and column (stable),
+ * so --check lists them in file order. */
+void sr__cfg_sort_errors(sr_cfg_ctx_t *ctx, size_t from);
+
 enum {
     SR__CFG_NO_UNKNOWN = 1 << 0,   /* do not report unknown keys (another table will) */
     SR__CFG_SKIP_UNLISTED = 1 << 1 /* names in skip are not offered as "expected" */
