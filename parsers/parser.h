@@ -57,4 +57,11 @@ sr_format_t sr_parse_record(sr_record_t *rec, sr_parse_mode_t mode, const sr_par
  */
 size_t sr_parse_pri(const char *p, size_t n, int *pri);
 
+/*
+ * Shared by the parsers in parsers/ only: the length of a valid RFC 3339
+ * timestamp as RFC 5424 allows it (upper-case T and Z, 1-6 fraction
+ * digits, no leap second, ranges checked) at the start of p[0..n), or 0.
+ */
+size_t sr__parse_rfc3339(const char *p, size_t n);
+
 #endif

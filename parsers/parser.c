@@ -1,0 +1,170 @@
+/*
+ * parser.c: the parser chain, PRI parsing, and the RFC 3339 scanner the
+ * parsers share (see parser.h).
+ *
+ * The chain runs the parsers a `format` setting selects, in order:
+ * auto = RFC 5424 then RFC 3164. A parser that answers NOT_MINE passes the
+ * record on; MALFORMED stops the chain. When no parser accepts, the record
+ * is SR_FORMAT_RAW: every field absent, message = the whole frame,
+ * parse_error = the last parser's reason, facility/severity from a valid
+ * PRI when the frame starts with one (else 1/5). docs/parsing.md describes
+ * what each parser accepts. Nothing here allocates or logs.
+ */
+#include "parser.h"
+
+/*
+ * Parse "<N>" at p[0..n): 1 to 3 digits, no leading zero (except "<0>"),
+ * value 0-191. Returns the bytes consumed (3 to 5) and sets *pri, or 0.
+ */
+size_t sr_parse_pri(const char *p, size_t n, int *pri)
+{
+    size_t i;
+    int v = 0;
+
+    if (n < 3 || p[0] != '<') {
+        return 0;
+    }
+    for (i = 1; i < n && i <= 4 && p[i] >= '0' && p[i] <= '9'; i++) {
+        v = v * 10 + (p[i] - '0');
+    }
+    if (i == 1 || i > 4 || i >= n || p[i] != '>') {
+        return 0;
+    }
+    if (i > 2 && p[1] == '0') {
+        return 0; /* "<01>": leading zeros are not a PRI */
+    }
+    if (v > 191) {
+        return 0;
+    }
+    *pri = v;
+    return i + 1;
+}
+
+static bool digits(const char *p, size_t k)
+{
+    size_t i;
+
+    for (i = 0; i < k; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int num(const char *p, size_t k)
+{
+    int v = 0;
+    size_t i;
+
+    for (i = 0; i < k; i++) {
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/*
+ * RFC 5424 TIMESTAMP (not NILVALUE): FULL-DATE "T" PARTIAL-TIME with an
+ * optional 1-6 digit fraction, then "Z" or +hh:mm / -hh:mm. Returns the
+ * length of the timestamp at p, or 0 when it is not one. Does not look at
+ * what follows it.
+ */
+size_t sr__parse_rfc3339(const char *p, size_t n)
+{
+    size_t i, f;
+    int y, mo, d;
+
+    /* "YYYY-MM-DDTHH:MM:SS" is 19 bytes, plus at least "Z". */
+    if (n < 20 || !digits(p, 4) || p[4] != '-' || !digits(p + 5, 2) || p[7] != '-' ||
+        !digits(p + 8, 2) || p[10] != 'T' || !digits(p + 11, 2) || p[13] != ':' ||
+        !digits(p + 14, 2) || p[16] != ':' || !digits(p + 17, 2)) {
+        return 0;
+    }
+    y = num(p, 4);
+    mo = num(p + 5, 2);
+    d = num(p + 8, 2);
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || num(p + 11, 2) > 23 ||
+        num(p + 14, 2) > 59 || num(p + 17, 2) > 59) {
+        return 0;
+    }
+    i = 19;
+    if (p[i] == '.') {
+        for (f = 0; i + 1 + f < n && f < 7 && p[i + 1 + f] >= '0' && p[i + 1 + f] <= '9'; f++) {
+        }
+        if (f == 0 || f > 6) {
+            return 0;
+        }
+        i += 1 + f;
+    }
+    if (i < n && p[i] == 'Z') {
+        return i + 1;
+    }
+    if (i + 6 <= n && (p[i] == '+' || p[i] == '-') && digits(p + i + 1, 2) && p[i + 3] == ':' &&
+        digits(p + i + 4, 2) && num(p + i + 1, 2) <= 23 && num(p + i + 4, 2) <= 59) {
+        return i + 6;
+    }
+    return 0;
+}
+
+/*
+ * Run the chain for `mode` over rec (see parser.h). ctx may be NULL: the
+ * receive time is then the record's received_us (or now) and the zone UTC.
+ * Returns the format the record ended up with.
+ */
+sr_format_t sr_parse_record(sr_record_t *rec, sr_parse_mode_t mode, const sr_parse_ctx_t *ctx)
+{
+    static const sr_parser_t *const chain_auto[] = {&sr_parser_rfc5424, &sr_parser_rfc3164, NULL};
+    static const sr_parser_t *const chain_5424[] = {&sr_parser_rfc5424, NULL};
+    static const sr_parser_t *const chain_3164[] = {&sr_parser_rfc3164, NULL};
+    const sr_parser_t *const *chain;
+    const char *reason = "not a syslog message";
+    sr_parse_ctx_t def;
+    size_t i;
+    int pri;
+
+    if (ctx == NULL) {
+        def.now_us = rec->received_us ? rec->received_us : sr_now_us();
+        def.tz = NULL;
+        ctx = &def;
+    }
+    switch (mode) {
+    case SR_PARSE_RFC5424:
+        chain = chain_5424;
+        break;
+    case SR_PARSE_RFC3164:
+        chain = chain_3164;
+        break;
+    default:
+        chain = chain_auto;
+        break;
+    }
+    sr_record_reset_fields(rec);
+    for (i = 0; chain[i] != NULL; i++) {
+        const char *why = NULL;
+        sr_parse_result_t r = chain[i]->parse(rec, ctx, &why);
+
+        if (r == SR_PARSE_OK) {
+            rec->parse_error = NULL;
+            return (sr_format_t)rec->format;
+        }
+        sr_record_reset_fields(rec);
+        reason = why != NULL ? why : "not recognised";
+        if (r == SR_PARSE_MALFORMED) {
+            break;
+        }
+    }
+    rec->parse_error = reason;
+    if (sr_parse_pri(sr_record_ptr(rec, rec->raw), rec->raw.len, &pri) > 0) {
+        rec->facility = (uint8_t)(pri >> 3);
+        rec->severity = (uint8_t)(pri & 7);
+    }
+    return SR_FORMAT_RAW;
+}
