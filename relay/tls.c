@@ -109,6 +109,20 @@ static int ctx_error(char *err, size_t errlen, const char *fmt, const char *arg)
     return SR_ETLS;
 }
 
+/* A key that failed to load: OpenSSL checks it against the certificate
+ * loaded before, and a mismatch deserves a plain sentence. */
+static int key_error(char *err, size_t errlen, const char *cert_file, const char *key_file)
+{
+    unsigned long e = ERR_peek_last_error();
+
+    if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
+        ERR_clear_error();
+        snprintf(err, errlen, "certificate and key do not match (%s, %s)", cert_file, key_file);
+        return SR_ETLS;
+    }
+    return ctx_error(err, errlen, "cannot load private key from %s", key_file);
+}
+
 /* The policy shared by both sides. Returns NULL with err filled on failure. */
 static SSL_CTX *ctx_new(bool server, char *err, size_t errlen)
 {
@@ -168,7 +182,7 @@ int sr_tls_server_ctx_create(const char *cert_file, const char *key_file, const 
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
-        ctx_error(err, errlen, "cannot load private key from %s", key_file);
+        key_error(err, errlen, cert_file, key_file);
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -244,7 +258,7 @@ int sr_tls_ctx_use_cert(sr_tls_ctx_t *ctx, const char *cert_file, const char *ke
         return ctx_error(err, errlen, "cannot load certificate chain from %s", cert_file);
     }
     if (SSL_CTX_use_PrivateKey_file(ctx->ssl_ctx, key_file, SSL_FILETYPE_PEM) != 1) {
-        return ctx_error(err, errlen, "cannot load private key from %s", key_file);
+        return key_error(err, errlen, cert_file, key_file);
     }
     if (SSL_CTX_check_private_key(ctx->ssl_ctx) != 1) {
         ERR_clear_error();
