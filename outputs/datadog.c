@@ -545,6 +545,11 @@ static void on_close(sr_conn_t *c, int status)
     if (d->stopping) {
         return;
     }
+    /* A peer that just closes (FIN without close_notify, as an idle
+     * timeout does) reports UV_EOF: as clean as 0 for us. */
+    if (status == UV_EOF) {
+        status = 0;
+    }
     if (status == 0 && d->conn_writes > 0) {
         sr_debug("output datadog \"%s\": the intake closed the connection; reconnecting on "
                  "the next record",
