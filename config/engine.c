@@ -335,7 +335,9 @@ int sr_addr_parse(const char *s, sr_addr_t *out)
 
 void sr__fmt_size(uint64_t v, char *buf, size_t len)
 {
-    if (v != 0 && v % (1ull << 30) == 0) {
+    if (v != 0 && v % (1ull << 40) == 0) {
+        snprintf(buf, len, "%lluTiB", (unsigned long long)(v >> 40));
+    } else if (v != 0 && v % (1ull << 30) == 0) {
         snprintf(buf, len, "%lluGiB", (unsigned long long)(v >> 30));
     } else if (v != 0 && v % (1ull << 20) == 0) {
         snprintf(buf, len, "%lluMiB", (unsigned long long)(v >> 20));
@@ -348,7 +350,9 @@ void sr__fmt_size(uint64_t v, char *buf, size_t len)
 
 void sr__fmt_duration(uint64_t ms, char *buf, size_t len)
 {
-    if (ms != 0 && ms % 3600000 == 0) {
+    if (ms == 0) {
+        snprintf(buf, len, "0");
+    } else if (ms % 3600000 == 0) {
         snprintf(buf, len, "%lluh", (unsigned long long)(ms / 3600000));
     } else if (ms != 0 && ms % 60000 == 0) {
         snprintf(buf, len, "%llum", (unsigned long long)(ms / 60000));
@@ -874,6 +878,18 @@ void sr_cfg_release(const sr_cfg_key_t *keys, void *st)
 
 /* ---- reference ------------------------------------------------------ */
 
+/* A Markdown table cell: '|' would end the cell, a newline the row. */
+static void print_cell(FILE *f, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '|') {
+            fputs("\\|", f);
+        } else {
+            fputc(*s == '\n' ? ' ' : *s, f);
+        }
+    }
+}
+
 void sr__cfg_print_table(FILE *f, const sr_cfg_key_t *keys, const char *prefix)
 {
     const sr_cfg_key_t *k;
@@ -882,11 +898,13 @@ void sr__cfg_print_table(FILE *f, const sr_cfg_key_t *keys, const char *prefix)
     fprintf(f, "| key | type | default | description |\n");
     fprintf(f, "| --- | --- | --- | --- |\n");
     for (k = keys; k != NULL && k->name != NULL; k++) {
-        fprintf(f, "| `%s%s` | %s | %s%s%s | %s |\n", prefix ? prefix : "", k->name,
-                sr__cfg_type_name(k, t, sizeof(t)),
-                k->flags & SR_CFG_REQUIRED ? "required" : k->def ? "`" : "",
+        fprintf(f, "| `%s%s` | ", prefix ? prefix : "", k->name);
+        print_cell(f, sr__cfg_type_name(k, t, sizeof(t)));
+        fprintf(f, " | %s%s%s | ", k->flags & SR_CFG_REQUIRED ? "required" : k->def ? "`" : "",
                 k->flags & SR_CFG_REQUIRED ? "" : k->def ? k->def : "(none)",
-                !(k->flags & SR_CFG_REQUIRED) && k->def ? "`" : "", k->desc ? k->desc : "");
+                !(k->flags & SR_CFG_REQUIRED) && k->def ? "`" : "");
+        print_cell(f, k->desc ? k->desc : "");
+        fprintf(f, " |\n");
     }
     fprintf(f, "\n");
 }
