@@ -8,7 +8,7 @@
 
 #include "parsers/parser.h"
 
-static const sr_parse_ctx_t ctx = {1795387327000000LL /* 2026-11-21T22:42:07Z */, NULL};
+static const sr_parse_ctx_t ctx = {1795300927000000LL /* 2026-11-21T22:42:07Z */, NULL};
 
 typedef struct pri_case_s {
     const char *in;

@@ -20,7 +20,7 @@
 #define BOM "\xEF\xBB\xBF"
 #define ABSENT NULL
 
-static const sr_parse_ctx_t ctx = {1795387327000000LL /* 2026-11-21T22:42:07Z */, NULL};
+static const sr_parse_ctx_t ctx = {1795300927000000LL /* 2026-11-21T22:42:07Z */, NULL};
 
 /* Renders structured data as [id k="v" ...][id2 ...], values as stored. */
 static void render_sd(const sr_record_t *r, sr_buf_t *b)
