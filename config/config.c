@@ -361,6 +361,19 @@ static void check_inputs(sr_cfg_ctx_t *ctx, sr_config_t *cfg, const sr_node_t *s
 
 /* ---- outputs ------------------------------------------------------- */
 
+/* True if an input before i has the same name (listed once in messages). */
+static bool name_before(const sr_config_t *cfg, size_t i)
+{
+    size_t j;
+
+    for (j = 0; j < i; j++) {
+        if (cfg->inputs[j].name != NULL && strcmp(cfg->inputs[j].name, cfg->inputs[i].name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void load_output(sr_cfg_ctx_t *ctx, sr_config_t *cfg, size_t idx, const sr_node_t *node)
 {
     sr_output_conf_t *oc = &cfg->outputs[idx];
@@ -429,7 +442,7 @@ static void load_output(sr_cfg_ctx_t *ctx, sr_config_t *cfg, size_t idx, const s
         if (!found) {
             sr_buf_init(&types);
             for (i = 0; i < cfg->n_inputs; i++) {
-                if (cfg->inputs[i].name != NULL) {
+                if (cfg->inputs[i].name != NULL && !name_before(cfg, i)) {
                     sr_buf_printf(&types, "%s%s", types.len ? ", " : "", cfg->inputs[i].name);
                 }
             }
