@@ -41,6 +41,9 @@ import sys
 import threading
 
 LOCK = threading.Lock()
+REASONS = {400: "Bad Request", 403: "Forbidden", 408: "Request Timeout",
+           413: "Payload too large", 429: "Too Many Requests", 500: "Internal Server Error",
+           503: "Service Unavailable"}
 
 PRINT = r"[\x21-\x7e]"
 TIME_RE = re.compile(
@@ -251,7 +254,7 @@ class HttpHandler(http.server.BaseHTTPRequestHandler):
             with LOCK:
                 if opts.fail_queue:
                     status = opts.fail_queue.pop(0)
-                    reply = '{"errors":["injected %d"]}' % status
+                    reply = json.dumps({"errors": [REASONS.get(status, "injected")]})
         if status == 202:
             append(os.path.join(opts.out, "accepted"),
                    "".join(json.dumps(e, sort_keys=True) + "\n" for e in arr))
