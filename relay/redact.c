@@ -1,0 +1,1073 @@
+/*
+ * redact.c: the `redact:` rules, the built-in rule library, and the hot
+ * path that masks secrets in every record before any output sees it.
+ *
+ * Owns: the compiled rules (PCRE2 code, JIT code, parsed replacements,
+ * per-rule counters) in an immutable sr_redactor_t, shared read-only by
+ * every thread; and the per-thread sr_redact_scratch_t (match data, match
+ * context with limits and the Luhn callout, JIT stack, reusable buffers).
+ * In steady state a record costs no allocation unless a rule changed it,
+ * in which case it gets one new text buffer holding every field.
+ *
+ * Fail closed: a match that stops on a PCRE2 error (match or depth limit,
+ * JIT stack, anything unexpected) replaces the whole field with
+ * SR_REDACT_FAILED_MARKER; the text never goes through unredacted.
+ *
+ * Custom patterns are compiled with PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
+ * so invalid bytes are barriers a match cannot cross but never make a
+ * rule skip the rest of the field. The built-in patterns are written for
+ * byte mode (no UTF): their character classes then cover any byte above
+ * 0x7f, valid UTF-8 or not, so a stray byte inside a password cannot
+ * split it. docs/redaction.md describes the rules for users.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "redact.h"
+
+/* Limits per match (a pcre2_match call scans one field from one offset).
+ * Chosen so that the built-in rules on a 64 KiB field of the worst
+ * benign input stay well under them, while a catastrophic pattern is cut
+ * off within milliseconds. Overridable per rule (match_limit,
+ * depth_limit); docs/redaction.md gives the measurements. */
+#define DEFAULT_MATCH_LIMIT "5000000"
+#define DEFAULT_DEPTH_LIMIT "100000"
+/* The JIT stack starts small and may grow to this. */
+#define JIT_STACK_START (32 * 1024)
+#define JIT_STACK_MAX (1024 * 1024)
+/* Callout number that runs the Luhn check over the text matched so far. */
+#define CALLOUT_LUHN 1
+
+enum {
+    FIELD_MESSAGE = 1 << 0,
+    FIELD_SD = 1 << 1,
+    FIELD_HOSTNAME = 1 << 2,
+    FIELD_APP_NAME = 1 << 3,
+    FIELD_ANY = 0 /* the raw line and plain strings: every rule applies */
+};
+
+static const char *const field_names[] = {"message", "structured_data", "hostname", "app_name",
+                                          NULL};
+
+/* ---- the built-in library ------------------------------------------ */
+
+typedef struct builtin_s {
+    const char *name;
+    const char *pattern;     /* byte mode (no UTF) */
+    const char *replacement; /* default replacement */
+    const char *sd_names;    /* NULL, or SD-PARAM names whose whole value is secret */
+} builtin_t;
+
+#define OCTET "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+#define IPV4 "(?:" OCTET "\\.){3}" OCTET
+#define H16 "[0-9A-Fa-f]{1,4}"
+#define SECRET_KEYS                                                                                \
+    "(?i:password|passwd|passphrase|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|"         \
+    "secret[_.-]?key|private[_.-]?key|credentials?)"
+#define AWS_SECRET_KEY "(?i:(?:aws[_.-]?)?secret[_.-]?(?:access[_.-]?)?key)"
+
+static const builtin_t builtins[] = {
+    /* 13 to 19 digits, single spaces or dashes between them, not part of
+     * a longer number or a decimal; the callout keeps only Luhn-valid
+     * candidates (and makes the engine try shorter ones). */
+    {"credit_card",
+     "(?<![0-9])(?<![0-9]\\.)[0-9](?:[ -]?[0-9]){12,18}(?![0-9]|\\.[0-9])(?C1)",
+     "[REDACTED-CARD]", NULL},
+    /* local@domain.tld, the domain with at least one dot and a TLD of two
+     * or more ASCII letters; the look-behind makes each run of local-part
+     * characters start one attempt only (linear time). */
+    {"email",
+     "(?<![A-Za-z0-9._%+\\x80-\\xff-])[A-Za-z0-9._%+\\x80-\\xff-]+@"
+     "(?:[A-Za-z0-9\\x80-\\xff](?:[A-Za-z0-9\\x80-\\xff-]{0,61}[A-Za-z0-9\\x80-\\xff])?\\.)+"
+     "[A-Za-z]{2,63}",
+     "[REDACTED-EMAIL]", NULL},
+    /* Dotted quad with octets 0-255, not inside a longer dotted run
+     * ("1.2.3.4.5") or a word ("v1.2.3.4"). */
+    {"ipv4", "(?<![A-Za-z0-9_.])" IPV4 "(?![A-Za-z0-9_]|\\.[0-9])", "[REDACTED-IPV4]", NULL},
+    /* Full, compressed (at least one group beside "::") and IPv4-embedded
+     * forms, with an optional zone; never a bare "::", a MAC address or
+     * a time of day. */
+    {"ipv6",
+     "(?<![A-Za-z0-9_:.])(?:"
+     "(?:" H16 ":){6}" IPV4 "|(?:(?:" H16 ":){0,5}" H16 ")?::(?:" H16 ":){0,5}" IPV4
+     "|(?:" H16 ":){7}" H16 "|(?:" H16 ":){0,6}" H16 "::(?:" H16 "(?::" H16 "){0,6})?"
+     "|::" H16 "(?::" H16 "){0,6}"
+     ")(?:%[A-Za-z0-9_.]+)?(?![A-Za-z0-9_:]|\\.[0-9])",
+     "[REDACTED-IPV6]", NULL},
+    {"aws_access_key_id", "(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])",
+     "[REDACTED-AWS-KEY-ID]", NULL},
+    /* 40 base64 characters only right after a secret-key name and = or :
+     * (a bare 40-character string is left alone: it is as likely a SHA-1). */
+    {"aws_secret_access_key",
+     "((?<![A-Za-z0-9])" AWS_SECRET_KEY "(?:\\\\?[\"'])?\\s*(?::|=>?)\\s*(?:\\\\?[\"'])?)"
+     "[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
+     "${1}[REDACTED]", "^" AWS_SECRET_KEY "$"},
+    /* "Bearer " and a token68 of 8+ characters with at least one
+     * non-letter, or 20+ letters (so "the bearer of" is left alone). */
+    {"bearer_token",
+     "(?<![A-Za-z0-9_-])((?i:bearer)\\s+)"
+     "(?:(?=[A-Za-z]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}|[A-Za-z]{20,})=*",
+     "${1}[REDACTED]", NULL},
+    /* JWS (three parts) or JWE (five), header starting eyJ ('{"'). */
+    {"jwt", "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}(?:\\.[A-Za-z0-9_-]*){2,4}", "[REDACTED-JWT]",
+     NULL},
+    /* KEY=VALUE, KEY: VALUE, "KEY":"VALUE", KEY => 'VALUE', \"KEY\":\"VALUE\"
+     * where KEY ends with a secret-ish word; the key and quotes stay. */
+    {"password_kv",
+     "((?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*?" SECRET_KEYS
+     "(?:\\\\?[\"'])?\\s*(?::|=>?)\\s*(\\\\?[\"']|))"
+     "(?!\\[REDACTED\\])(?:(?<=\\\\[\"'])[^\"'\\\\\\r\\n]++"
+     "|(?<=\")(?:[^\"\\\\\\r\\n]|\\\\.)++"
+     "|(?<=')[^'\\r\\n]++"
+     "|(?<![\"'])(?:[^\\s,;&\"'}\\]\\\\]|\\\\(?![\"']))++)",
+     "${1}[REDACTED]", "^[A-Za-z0-9_.-]*?" SECRET_KEYS "$"},
+};
+
+const char *const sr_redact_builtin_names[] = {
+    "credit_card", "email", "ipv4", "ipv6", "aws_access_key_id", "aws_secret_access_key",
+    "bearer_token", "jwt", "password_kv", NULL,
+};
+
+/* ---- compiled rules ------------------------------------------------ */
+
+/* One piece of a replacement: literal text, or a capture group. */
+typedef struct repl_part_s {
+    int group; /* -1: literal lit[off..off+len) */
+    uint32_t off;
+    uint32_t len;
+} repl_part_t;
+
+typedef struct rule_s {
+    char *name;
+    pcre2_code *code;
+    pcre2_code *sd_name_code; /* built-ins: names of SD params that are secrets */
+    char *lit;                /* the replacement's literal text */
+    repl_part_t *parts;
+    size_t n_parts;
+    unsigned fields;      /* FIELD_* bits */
+    bool *inputs;         /* [n_inputs]; NULL: every input */
+    size_t n_inputs;
+    uint32_t match_limit;
+    uint32_t depth_limit;
+    sr_metric_t *m_redactions;
+    sr_metric_t *m_failures;
+} rule_t;
+
+struct sr_redactor_s {
+    rule_t *rules;
+    size_t n_rules;
+    uint32_t ovec_pairs;    /* enough for the rule with most groups */
+    bool message_is_all;    /* every rule covers the message field */
+};
+
+/* What redaction did to one field of the current record. */
+typedef struct field_res_s {
+    bool changed;
+    uint32_t off; /* in scratch->store */
+    uint32_t len;
+} field_res_t;
+
+struct sr_redact_scratch_s {
+    pcre2_match_data *md;
+    uint32_t md_pairs;
+    pcre2_match_context *mctx;
+    pcre2_jit_stack *jit_stack;
+    sr_buf_t a, b;     /* the field between rules, ping-pong */
+    sr_buf_t unesc;    /* an SD value without its escapes */
+    sr_buf_t store;    /* changed fields of the current record */
+    field_res_t *res;
+    size_t res_cap;
+    sr_ratelimit_t rl; /* failure log lines of this thread */
+};
+
+/* ---- config -------------------------------------------------------- */
+
+typedef struct rule_conf_s {
+    char *name;
+    char *pattern;
+    char *builtin;
+    char *replacement;
+    sr_strlist_t fields;
+    sr_strlist_t inputs;
+    int64_t match_limit;
+    int64_t depth_limit;
+} rule_conf_t;
+
+static const sr_cfg_key_t rule_keys[] = {
+    {"name", SR_CFG_STRING, NULL, 0, 0, offsetof(rule_conf_t, name), NULL, NULL, 0,
+     "The rule's name in metrics and messages; required with pattern, defaults to the "
+     "builtin's name; unique."},
+    {"pattern", SR_CFG_STRING, NULL, 0, 0, offsetof(rule_conf_t, pattern), NULL, NULL, 0,
+     "A PCRE2 pattern (UTF-8); every match is replaced. Exclusive with builtin."},
+    {"builtin", SR_CFG_STRING, NULL, 0, 0, offsetof(rule_conf_t, builtin), NULL, NULL, 0,
+     "A rule of the built-in library by name (docs/redaction.md). Exclusive with pattern."},
+    {"replacement", SR_CFG_STRING, NULL, 0, 0, offsetof(rule_conf_t, replacement), NULL, NULL,
+     0,
+     "What replaces each match; $1, ${1}, ${name} insert a capture group, $$ a dollar. "
+     "Default \"[REDACTED]\", or the builtin's own."},
+    {"fields", SR_CFG_STRLIST, NULL, 0, 0, offsetof(rule_conf_t, fields), NULL, NULL, 0,
+     "Fields the rule applies to: message, structured_data, hostname, app_name (default "
+     "message and structured_data). The raw line always gets every rule."},
+    {"inputs", SR_CFG_STRLIST, NULL, 0, 0, offsetof(rule_conf_t, inputs), NULL, NULL, 0,
+     "Names of the inputs whose records the rule applies to (default: all)."},
+    {"match_limit", SR_CFG_INT, DEFAULT_MATCH_LIMIT, 1, 1000000000,
+     offsetof(rule_conf_t, match_limit), NULL, NULL, 0,
+     "PCRE2 match limit per match attempt; hitting it fails closed."},
+    {"depth_limit", SR_CFG_INT, DEFAULT_DEPTH_LIMIT, 1, 1000000000,
+     offsetof(rule_conf_t, depth_limit), NULL, NULL, 0,
+     "PCRE2 backtracking depth limit per match attempt (interpreter only; JIT uses a "
+     "1 MiB stack); hitting it fails closed."},
+    {NULL},
+};
+
+static const builtin_t *find_builtin(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < SR_ARRAY_SIZE(builtins); i++) {
+        if (strcmp(builtins[i].name, name) == 0) {
+            return &builtins[i];
+        }
+    }
+    return NULL;
+}
+
+static void join_list(sr_buf_t *b, const char *const *v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        sr_buf_printf(b, "%s%s", i ? ", " : "", v[i]);
+    }
+    sr_buf_putc(b, '\0');
+}
+
+static void rule_free(rule_t *ru)
+{
+    sr_free(ru->name);
+    pcre2_code_free(ru->code);
+    pcre2_code_free(ru->sd_name_code);
+    sr_free(ru->lit);
+    sr_free(ru->parts);
+    sr_free(ru->inputs);
+}
+
+/*
+ * Parse a replacement into parts: literals, and $N / ${N} / ${name}
+ * groups of `code` ($$ is a dollar). Returns NULL, or a static-ish
+ * message about the first problem (written to err).
+ */
+static const char *parse_replacement(rule_t *ru, const char *text, const pcre2_code *code,
+                                     char *err, size_t errlen)
+{
+    uint32_t n_groups = 0;
+    size_t i = 0, n = strlen(text), lit_start;
+    sr_buf_t lit;
+    repl_part_t *parts = NULL;
+    size_t n_parts = 0;
+    long g;
+    int rc;
+    char name[128];
+    const char *end;
+
+    pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &n_groups);
+    sr_buf_init(&lit);
+    sr_buf_reserve(&lit, n + 1);
+    err[0] = '\0';
+    while (i < n) {
+        lit_start = lit.len;
+        while (i < n && !(text[i] == '$' && !(i + 1 < n && text[i + 1] == '$'))) {
+            sr_buf_putc(&lit, text[i]);
+            i += text[i] == '$' ? 2 : 1; /* "$$" is one dollar */
+        }
+        if (lit.len > lit_start) {
+            parts = sr_realloc(parts, (n_parts + 1) * sizeof(*parts));
+            parts[n_parts++] = (repl_part_t){-1, (uint32_t)lit_start,
+                                             (uint32_t)(lit.len - lit_start)};
+        }
+        if (i >= n) {
+            break;
+        }
+        i++; /* the '$' */
+        if (i < n && text[i] >= '0' && text[i] <= '9') {
+            g = 0;
+            while (i < n && text[i] >= '0' && text[i] <= '9' && g < 100000) {
+                g = g * 10 + (text[i++] - '0');
+            }
+        } else if (i < n && text[i] == '{') {
+            end = memchr(text + i, '}', n - i);
+            if (end == NULL) {
+                snprintf(err, errlen, "\"${\" without a closing \"}\" at offset %zu", i - 1);
+                break;
+            }
+            if ((size_t)(end - text - i - 1) >= sizeof(name) || end == text + i + 1) {
+                snprintf(err, errlen, "bad group reference at offset %zu", i - 1);
+                break;
+            }
+            memcpy(name, text + i + 1, (size_t)(end - text - i - 1));
+            name[end - text - i - 1] = '\0';
+            i = (size_t)(end - text) + 1;
+            if (strspn(name, "0123456789") == strlen(name)) {
+                g = strlen(name) > 6 ? 1000000 : strtol(name, NULL, 10);
+            } else {
+                rc = pcre2_substring_number_from_name(code, (PCRE2_SPTR)name);
+                if (rc < 0) {
+                    snprintf(err, errlen, "the pattern has no group named '%s'", name);
+                    break;
+                }
+                g = rc;
+            }
+        } else {
+            snprintf(err, errlen,
+                     "'$' at offset %zu must be followed by a group number, {name} or $", i - 1);
+            break;
+        }
+        if (g > (long)n_groups) {
+            snprintf(err, errlen, "group %ld is referenced, but the pattern has %u", g,
+                     n_groups);
+            break;
+        }
+        parts = sr_realloc(parts, (n_parts + 1) * sizeof(*parts));
+        parts[n_parts++] = (repl_part_t){(int)g, 0, 0};
+    }
+    if (err[0] != '\0') {
+        sr_free(parts);
+        sr_buf_free(&lit);
+        return err;
+    }
+    sr_buf_putc(&lit, '\0');
+    ru->lit = lit.base;
+    ru->parts = parts;
+    ru->n_parts = n_parts;
+    return NULL;
+}
+
+static pcre2_code *compile(const char *pattern, uint32_t options, int *errcode, size_t *erroff)
+{
+    pcre2_code *code;
+    PCRE2_SIZE off = 0;
+
+    code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, options, errcode, &off, NULL);
+    *erroff = off;
+    if (code != NULL) {
+        /* Without JIT (unsupported platform) the interpreter runs, under
+         * the same limits. */
+        (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+    }
+    return code;
+}
+
+/* Load one rule from a mapping; errors to ctx. Fills ru (partly, on error). */
+static void load_rule(sr_cfg_ctx_t *ctx, const sr_node_t *item, size_t idx,
+                      char *const *input_names, size_t n_inputs, sr_redactor_t *r, rule_t *ru)
+{
+    rule_conf_t rc;
+    char what[48], label[200], err[256];
+    const char *name, *why;
+    const builtin_t *bi = NULL;
+    const sr_node_t *n_pat, *n_bi, *n_name, *n_fields, *n_in, *n_repl, *at;
+    size_t i, j, before = ctx->n_errors;
+    int errcode;
+    size_t erroff;
+    uint32_t groups = 0;
+    sr_buf_t b;
+
+    memset(&rc, 0, sizeof(rc));
+    snprintf(what, sizeof(what), "redact[%zu]", idx);
+    sr_cfg_apply(ctx, what, rule_keys, item, &rc, NULL);
+    if (item == NULL || item->kind != SR_NODE_MAP) {
+        goto done;
+    }
+    n_pat = sr_node_get(item, "pattern");
+    n_bi = sr_node_get(item, "builtin");
+    n_name = sr_node_get(item, "name");
+    n_fields = sr_node_get(item, "fields");
+    n_in = sr_node_get(item, "inputs");
+    n_repl = sr_node_get(item, "replacement");
+
+    name = rc.name ? rc.name : rc.builtin;
+    if (name != NULL) {
+        snprintf(label, sizeof(label), "redact rule \"%s\"", name);
+    } else {
+        snprintf(label, sizeof(label), "%s", what);
+    }
+    if (rc.pattern != NULL && rc.builtin != NULL) {
+        sr_cfg_error(ctx, n_bi, "%s: pattern and builtin exclude each other; use one", label);
+    } else if (rc.pattern == NULL && rc.builtin == NULL) {
+        if (ctx->n_errors == before) {
+            sr_cfg_error(ctx, item, "%s: needs a pattern or a builtin", label);
+        }
+    } else if (rc.builtin != NULL) {
+        bi = find_builtin(rc.builtin);
+        if (bi == NULL) {
+            sr_buf_init(&b);
+            join_list(&b, sr_redact_builtin_names, SR_ARRAY_SIZE(sr_redact_builtin_names) - 1);
+            sr_cfg_error(ctx, n_bi, "%s: unknown builtin '%s'; expected one of: %s", what,
+                         rc.builtin, b.base);
+            sr_buf_free(&b);
+        }
+    } else if (rc.name == NULL) {
+        sr_cfg_error(ctx, item, "%s: a rule with a pattern needs a name", what);
+    }
+    if (rc.name != NULL && rc.name[0] == '\0') {
+        sr_cfg_error(ctx, n_name, "%s: name must not be empty", what);
+    }
+    if (name != NULL) {
+        for (i = 0; i < idx; i++) {
+            if (r->rules[i].name != NULL && strcmp(r->rules[i].name, name) == 0) {
+                sr_cfg_error(ctx, n_name ? n_name : n_bi,
+                             "%s: the name is already used by redact[%zu]; give one of them "
+                             "another name",
+                             label, i);
+                break;
+            }
+        }
+        ru->name = sr_strdup(name);
+    }
+
+    /* fields */
+    ru->fields = FIELD_MESSAGE | FIELD_SD;
+    if (n_fields != NULL && n_fields->kind == SR_NODE_SEQ) {
+        if (n_fields->n == 0) {
+            sr_cfg_error(ctx, n_fields,
+                         "%s: fields must not be empty; expected some of: message, "
+                         "structured_data, hostname, app_name",
+                         label);
+        }
+        ru->fields = 0;
+        for (i = 0; i < rc.fields.n; i++) {
+            for (j = 0; field_names[j] != NULL; j++) {
+                if (strcmp(rc.fields.v[i], field_names[j]) == 0) {
+                    ru->fields |= 1u << j;
+                    break;
+                }
+            }
+            if (field_names[j] == NULL) {
+                at = i < n_fields->n ? n_fields->items[i] : n_fields;
+                sr_cfg_error(ctx, at,
+                             "%s: unknown field '%s'; expected message, structured_data, "
+                             "hostname or app_name",
+                             label, rc.fields.v[i]);
+            }
+        }
+    }
+
+    /* inputs */
+    if (n_in != NULL && n_in->kind == SR_NODE_SEQ && rc.inputs.n > 0) {
+        ru->inputs = sr_calloc(n_inputs ? n_inputs : 1, sizeof(bool));
+        ru->n_inputs = n_inputs;
+        for (i = 0; i < rc.inputs.n; i++) {
+            for (j = 0; j < n_inputs; j++) {
+                if (input_names[j] != NULL && strcmp(rc.inputs.v[i], input_names[j]) == 0) {
+                    ru->inputs[j] = true;
+                    break;
+                }
+            }
+            if (j == n_inputs) {
+                sr_buf_init(&b);
+                join_list(&b, (const char *const *)input_names, n_inputs);
+                at = i < n_in->n ? n_in->items[i] : n_in;
+                sr_cfg_error(ctx, at, "%s: unknown input '%s'; configured inputs: %s", label,
+                             rc.inputs.v[i], n_inputs ? b.base : "(none)");
+                sr_buf_free(&b);
+            }
+        }
+    } else if (n_in != NULL && n_in->kind == SR_NODE_SEQ) {
+        sr_cfg_error(ctx, n_in, "%s: inputs must not be empty (leave it out for all inputs)",
+                     label);
+    }
+
+    /* pattern */
+    if (rc.pattern != NULL && rc.builtin == NULL) {
+        ru->code = compile(rc.pattern, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &errcode, &erroff);
+        if (ru->code == NULL) {
+            pcre2_get_error_message(errcode, (PCRE2_UCHAR *)err, sizeof(err));
+            sr_cfg_error(ctx, n_pat, "%s: pattern does not compile at offset %zu: %s", label,
+                         erroff, err);
+        }
+    } else if (bi != NULL) {
+        ru->code = compile(bi->pattern, 0, &errcode, &erroff);
+        ru->sd_name_code = bi->sd_names ? compile(bi->sd_names, 0, &errcode, &erroff) : NULL;
+        if (ru->code == NULL || (bi->sd_names != NULL && ru->sd_name_code == NULL)) {
+            sr_cfg_error(ctx, n_bi, "%s: built-in pattern does not compile (a bug)", label);
+        }
+    }
+
+    /* replacement */
+    if (ru->code != NULL) {
+        why = parse_replacement(ru,
+                                rc.replacement ? rc.replacement
+                                : bi           ? bi->replacement
+                                               : "[REDACTED]",
+                                ru->code, err, sizeof(err));
+        if (why != NULL) {
+            sr_cfg_error(ctx, n_repl ? n_repl : item, "%s: replacement: %s", label, why);
+        }
+        pcre2_pattern_info(ru->code, PCRE2_INFO_CAPTURECOUNT, &groups);
+        if (groups + 1 > r->ovec_pairs) {
+            r->ovec_pairs = groups + 1;
+        }
+    }
+    ru->match_limit = (uint32_t)rc.match_limit;
+    ru->depth_limit = (uint32_t)rc.depth_limit;
+    if (ctx->n_errors == before && ru->name != NULL) {
+        ru->m_redactions = sr_metric(SR_M_REDACTIONS, ru->name);
+        ru->m_failures = sr_metric(SR_M_REDACTION_FAILURES, ru->name);
+    }
+done:
+    sr_cfg_release(rule_keys, &rc);
+}
+
+int sr_redactor_load(sr_cfg_ctx_t *ctx, const sr_node_t *seq, char *const *input_names,
+                     size_t n_inputs, sr_redactor_t **out)
+{
+    sr_redactor_t *r;
+    size_t i, before = ctx->n_errors;
+    uint32_t jit = 0;
+
+    *out = NULL;
+    if (seq == NULL || sr_node_is_null(seq)) {
+        return 0;
+    }
+    if (seq->kind != SR_NODE_SEQ) {
+        sr_cfg_error(ctx, seq, "redact: expected a list of rules, not %s",
+                     seq->kind == SR_NODE_MAP ? "a mapping" : "a scalar");
+        return SR_ECONFIG;
+    }
+    if (seq->n == 0) {
+        return 0;
+    }
+    sr_metrics_init(); /* idempotent; --check may load before the relay starts */
+    r = sr_calloc(1, sizeof(*r));
+    r->rules = sr_calloc(seq->n, sizeof(*r->rules));
+    r->n_rules = seq->n;
+    r->ovec_pairs = 1;
+    r->message_is_all = true;
+    for (i = 0; i < seq->n; i++) {
+        load_rule(ctx, seq->items[i], i, input_names, n_inputs, r, &r->rules[i]);
+        if (!(r->rules[i].fields & FIELD_MESSAGE)) {
+            r->message_is_all = false;
+        }
+    }
+    if (ctx->n_errors != before) {
+        sr_redactor_free(r);
+        return SR_ECONFIG;
+    }
+    pcre2_config(PCRE2_CONFIG_JIT, &jit);
+    sr_debug("redact: %zu rules loaded%s", r->n_rules,
+             jit ? ", JIT-compiled" : "; PCRE2 has no JIT here, using the interpreter");
+    *out = r;
+    return 0;
+}
+
+void sr_redactor_free(sr_redactor_t *r)
+{
+    size_t i;
+
+    if (r == NULL) {
+        return;
+    }
+    for (i = 0; i < r->n_rules; i++) {
+        rule_free(&r->rules[i]);
+    }
+    sr_free(r->rules);
+    sr_free(r);
+}
+
+/* ---- scratch ------------------------------------------------------- */
+
+static bool luhn_ok(const char *p, size_t n)
+{
+    unsigned sum = 0, digits = 0, d;
+    bool dbl = false;
+    size_t i;
+
+    for (i = n; i-- > 0;) {
+        if (p[i] < '0' || p[i] > '9') {
+            continue;
+        }
+        d = (unsigned)(p[i] - '0');
+        if (dbl) {
+            d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+        }
+        sum += d;
+        dbl = !dbl;
+        digits++;
+    }
+    return digits >= 2 && sum % 10 == 0;
+}
+
+/* (?C1): continue only if the digits matched so far pass the Luhn check;
+ * otherwise fail here, so the engine backtracks to a shorter candidate. */
+static int callout(pcre2_callout_block *cb, void *data)
+{
+    SR_UNUSED(data);
+    if (cb->callout_number != CALLOUT_LUHN) {
+        return 0;
+    }
+    return luhn_ok((const char *)cb->subject + cb->start_match,
+                   cb->current_position - cb->start_match)
+               ? 0
+               : 1;
+}
+
+static void scratch_fit(sr_redact_scratch_t *s, uint32_t pairs)
+{
+    if (s->md != NULL && s->md_pairs >= pairs) {
+        return;
+    }
+    pcre2_match_data_free(s->md);
+    s->md = pcre2_match_data_create(pairs, NULL);
+    if (s->md == NULL) {
+        fprintf(stderr, "error syslog-relay: out of memory for PCRE2 match data; aborting\n");
+        abort();
+    }
+    s->md_pairs = pairs;
+}
+
+sr_redact_scratch_t *sr_redact_scratch_create(const sr_redactor_t *r)
+{
+    sr_redact_scratch_t *s = sr_calloc(1, sizeof(*s));
+
+    scratch_fit(s, r ? r->ovec_pairs : 1);
+    s->mctx = pcre2_match_context_create(NULL);
+    if (s->mctx == NULL) {
+        fprintf(stderr, "error syslog-relay: out of memory for a PCRE2 context; aborting\n");
+        abort();
+    }
+    pcre2_set_callout(s->mctx, callout, NULL);
+    s->jit_stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX, NULL);
+    if (s->jit_stack != NULL) {
+        pcre2_jit_stack_assign(s->mctx, NULL, s->jit_stack);
+    }
+    sr_buf_init(&s->a);
+    sr_buf_init(&s->b);
+    sr_buf_init(&s->unesc);
+    sr_buf_init(&s->store);
+    return s;
+}
+
+void sr_redact_scratch_free(sr_redact_scratch_t *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    pcre2_match_data_free(s->md);
+    pcre2_match_context_free(s->mctx);
+    pcre2_jit_stack_free(s->jit_stack);
+    sr_buf_free(&s->a);
+    sr_buf_free(&s->b);
+    sr_buf_free(&s->unesc);
+    sr_buf_free(&s->store);
+    sr_free(s->res);
+    sr_free(s);
+}
+
+/* ---- matching ------------------------------------------------------ */
+
+static void put(sr_buf_t *out, const char *p, size_t n)
+{
+    if (n > 0) {
+        sr_buf_append(out, p, n);
+    }
+}
+
+/* Append the rule's replacement for the match in ov (rc from pcre2_match;
+ * 0 means no group is set). */
+static void expand(const rule_t *ru, const char *subj, int rc, const PCRE2_SIZE *ov,
+                   sr_buf_t *out)
+{
+    size_t i;
+    int g;
+
+    for (i = 0; i < ru->n_parts; i++) {
+        g = ru->parts[i].group;
+        if (g < 0) {
+            put(out, ru->lit + ru->parts[i].off, ru->parts[i].len);
+        } else if (g < rc && ov[2 * g] != PCRE2_UNSET) {
+            put(out, subj + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
+        }
+    }
+}
+
+/*
+ * Replace every match of one rule in p[0..n). When something matched,
+ * out is reset and holds the result. Returns the number of replacements
+ * (0: out untouched), or a negative PCRE2 error (the caller fails closed).
+ */
+static int apply_rule(const rule_t *ru, sr_redact_scratch_t *s, const char *p, size_t n,
+                      sr_buf_t *out)
+{
+    PCRE2_SIZE start = 0, last = 0, *ov;
+    int rc, count = 0;
+
+    pcre2_set_match_limit(s->mctx, ru->match_limit);
+    pcre2_set_depth_limit(s->mctx, ru->depth_limit);
+    while (start <= n) {
+        rc = pcre2_match(ru->code, (PCRE2_SPTR)p, n, start, PCRE2_NOTEMPTY, s->md, s->mctx);
+        if (rc == PCRE2_ERROR_NOMATCH) {
+            break;
+        }
+        if (rc <= 0) {
+            return rc < 0 ? rc : PCRE2_ERROR_INTERNAL;
+        }
+        ov = pcre2_get_ovector_pointer(s->md);
+        if (ov[1] <= ov[0] || ov[0] < last) {
+            /* Only \K tricks get here; an empty "match" masks nothing, and
+             * we step over one character to make progress. */
+            start = ov[1] > start ? ov[1] : start + 1;
+            while (start < n && ((unsigned char)p[start] & 0xc0) == 0x80) {
+                start++;
+            }
+            continue;
+        }
+        if (count == 0) {
+            sr_buf_reset(out);
+            sr_buf_reserve(out, n + 64);
+        }
+        put(out, p + last, ov[0] - last);
+        expand(ru, p, rc, ov, out);
+        last = start = ov[1];
+        count++;
+    }
+    if (count > 0) {
+        put(out, p + last, n - last);
+    }
+    return count;
+}
+
+/* True if the SD-PARAM name marks its value as a secret for this rule;
+ * a negative PCRE2 error if matching failed. */
+static int sd_name_secret(const rule_t *ru, sr_redact_scratch_t *s, const char *name, size_t len)
+{
+    int rc;
+
+    if (ru->sd_name_code == NULL || name == NULL) {
+        return 0;
+    }
+    pcre2_set_match_limit(s->mctx, ru->match_limit);
+    pcre2_set_depth_limit(s->mctx, ru->depth_limit);
+    rc = pcre2_match(ru->sd_name_code, (PCRE2_SPTR)name, len, 0, 0, s->md, s->mctx);
+    if (rc == PCRE2_ERROR_NOMATCH) {
+        return 0;
+    }
+    return rc < 0 ? rc : 1;
+}
+
+static bool rule_covers(const rule_t *ru, unsigned field, int input_id)
+{
+    if (field != FIELD_ANY && !(ru->fields & field)) {
+        return false;
+    }
+    if (ru->inputs != NULL && input_id >= 0) {
+        return (size_t)input_id < ru->n_inputs && ru->inputs[input_id];
+    }
+    return true;
+}
+
+static const char *field_label(unsigned field)
+{
+    switch (field) {
+    case FIELD_MESSAGE:
+        return "message";
+    case FIELD_SD:
+        return "structured-data";
+    case FIELD_HOSTNAME:
+        return "hostname";
+    case FIELD_APP_NAME:
+        return "app_name";
+    default:
+        return "raw";
+    }
+}
+
+/*
+ * Run every rule that covers (field, input) over p[0..n) in order, each
+ * on the previous one's output. sd_name is the SD-PARAM name for FIELD_SD
+ * (else NULL). *res / *res_len get the result: p itself when nothing
+ * changed, else scratch memory valid until the next call, or the failure
+ * marker. Returns replacements made; *changed says whether the text
+ * differs (a failure changes it too).
+ */
+static int redact_text(const sr_redactor_t *r, sr_redact_scratch_t *s, unsigned field,
+                       int input_id, const char *input_name, const char *sd_name,
+                       size_t sd_name_len, const char *p, size_t n, const char **res,
+                       size_t *res_len, bool *changed)
+{
+    const char *cur = p;
+    size_t curn = n, i;
+    sr_buf_t *dst;
+    const rule_t *ru;
+    int rc, total = 0;
+    char why[128];
+
+    *changed = false;
+    for (i = 0; i < r->n_rules; i++) {
+        ru = &r->rules[i];
+        if (!rule_covers(ru, field, input_id)) {
+            continue;
+        }
+        dst = cur == s->a.base ? &s->b : &s->a;
+        rc = field == FIELD_SD ? sd_name_secret(ru, s, sd_name, sd_name_len) : 0;
+        if (rc > 0) {
+            sr_buf_reset(dst);
+            expand(ru, NULL, 0, NULL, dst);
+        } else if (rc == 0) {
+            rc = apply_rule(ru, s, cur, curn, dst);
+        }
+        if (rc < 0) {
+            pcre2_get_error_message(rc, (PCRE2_UCHAR *)why, sizeof(why));
+            sr_metric_add(ru->m_failures, 1);
+            sr_log_limited(&s->rl, SR_LOG_WARNING,
+                           "redact rule \"%s\": %s in a %s field of input \"%s\"; the field "
+                           "is replaced by " SR_REDACT_FAILED_MARKER,
+                           ru->name, why, field_label(field), input_name ? input_name : "");
+            *res = SR_REDACT_FAILED_MARKER;
+            *res_len = sizeof(SR_REDACT_FAILED_MARKER) - 1;
+            *changed = true;
+            return total;
+        }
+        if (rc > 0) {
+            sr_metric_add(ru->m_redactions, rc);
+            total += rc;
+            cur = dst->base;
+            curn = dst->len;
+            *changed = true;
+        }
+    }
+    *res = cur;
+    *res_len = curn;
+    return total;
+}
+
+int sr_redact_string(const sr_redactor_t *r, sr_redact_scratch_t *s, const char *p, size_t n,
+                     sr_buf_t *out)
+{
+    sr_redact_scratch_t *tmp = NULL;
+    const char *res;
+    size_t len;
+    bool changed;
+    int total;
+
+    if (r == NULL || r->n_rules == 0) {
+        put(out, p, n);
+        return 0;
+    }
+    if (s == NULL) {
+        s = tmp = sr_redact_scratch_create(r);
+    }
+    scratch_fit(s, r->ovec_pairs);
+    total = redact_text(r, s, FIELD_ANY, -1, "", NULL, 0, p, n, &res, &len, &changed);
+    put(out, res, len);
+    sr_redact_scratch_free(tmp);
+    return total;
+}
+
+/* ---- records ------------------------------------------------------- */
+
+/* Escape an SD-PARAM value (", \ and ] get a backslash) into out. */
+static void sd_escape(sr_buf_t *out, const char *p, size_t n)
+{
+    size_t i, start = 0;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] == '"' || p[i] == '\\' || p[i] == ']') {
+            put(out, p + start, i - start);
+            sr_buf_putc(out, '\\');
+            start = i;
+        }
+    }
+    put(out, p + start, n - start);
+}
+
+/* Redact one slice of the record into res (stored in s->store if changed). */
+static int redact_slice(const sr_redactor_t *r, sr_redact_scratch_t *s, const sr_record_t *rec,
+                        unsigned field, sr_slice_t sl, field_res_t *fr)
+{
+    const char *res;
+    size_t len;
+    bool changed;
+    int total;
+
+    fr->changed = false;
+    if (!sr_slice_present(sl)) {
+        return 0;
+    }
+    total = redact_text(r, s, field, rec->input_id, rec->input_name, NULL, 0,
+                        sr_record_ptr(rec, sl), sl.len, &res, &len, &changed);
+    if (changed) {
+        fr->changed = true;
+        fr->off = (uint32_t)s->store.len;
+        fr->len = (uint32_t)len;
+        put(&s->store, res, len);
+    }
+    return total;
+}
+
+/* An SD value is kept escaped in the record: rules see it unescaped, and
+ * a changed value is escaped again. */
+static int redact_sd_value(const sr_redactor_t *r, sr_redact_scratch_t *s, const sr_record_t *rec,
+                           const sr_sd_param_t *prm, field_res_t *fr)
+{
+    const char *v, *res, *name;
+    size_t vlen, len, start;
+    bool changed;
+    int total;
+
+    fr->changed = false;
+    if (!sr_slice_present(prm->value)) {
+        return 0;
+    }
+    v = sr_record_ptr(rec, prm->value);
+    vlen = prm->value.len;
+    if (memchr(v, '\\', vlen) != NULL) {
+        sr_buf_reset(&s->unesc);
+        sr_sd_unescape(v, vlen, &s->unesc);
+        v = s->unesc.base;
+        vlen = s->unesc.len;
+    }
+    name = sr_slice_present(prm->name) ? sr_record_ptr(rec, prm->name) : NULL;
+    total = redact_text(r, s, FIELD_SD, rec->input_id, rec->input_name, name, prm->name.len, v,
+                        vlen, &res, &len, &changed);
+    if (changed) {
+        start = s->store.len;
+        sd_escape(&s->store, res, len);
+        fr->changed = true;
+        fr->off = (uint32_t)start;
+        fr->len = (uint32_t)(s->store.len - start);
+    }
+    return total;
+}
+
+static size_t new_len(sr_slice_t sl, const field_res_t *fr)
+{
+    if (!sr_slice_present(sl)) {
+        return 0;
+    }
+    return fr != NULL && fr->changed ? fr->len : sl.len;
+}
+
+/* Copy a slice's (possibly redacted) bytes to text + *pos and re-point it. */
+static void place(char *text, uint32_t *pos, const char *old, const char *store, sr_slice_t *sl,
+                  const field_res_t *fr)
+{
+    const char *src;
+    uint32_t len;
+
+    if (!sr_slice_present(*sl)) {
+        return;
+    }
+    if (fr != NULL && fr->changed) {
+        src = store + fr->off;
+        len = fr->len;
+    } else {
+        src = old + sl->off;
+        len = sl->len;
+    }
+    if (len > 0) {
+        memcpy(text + *pos, src, len);
+    }
+    sl->off = *pos;
+    sl->len = len;
+    *pos += len;
+}
+
+enum { RES_HOSTNAME = 0, RES_APP_NAME, RES_MESSAGE, RES_RAW, RES_SD /* first SD value */ };
+
+int sr_redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t *rec)
+{
+    sr_redact_scratch_t *tmp = NULL;
+    field_res_t *res;
+    size_t n_res, i, size;
+    uint32_t pos = 0;
+    bool any = false;
+    int total = 0;
+    char *text;
+    const char *old;
+
+    if (r == NULL || r->n_rules == 0 || rec == NULL) {
+        return 0;
+    }
+    if (s == NULL) {
+        s = tmp = sr_redact_scratch_create(r);
+    }
+    scratch_fit(s, r->ovec_pairs);
+    n_res = RES_SD + rec->n_sd_params;
+    if (n_res > s->res_cap) {
+        s->res = sr_realloc(s->res, n_res * sizeof(*s->res));
+        s->res_cap = n_res;
+    }
+    res = s->res;
+    sr_buf_reset(&s->store);
+
+    total += redact_slice(r, s, rec, FIELD_HOSTNAME, rec->hostname, &res[RES_HOSTNAME]);
+    total += redact_slice(r, s, rec, FIELD_APP_NAME, rec->app_name, &res[RES_APP_NAME]);
+    total += redact_slice(r, s, rec, FIELD_MESSAGE, rec->message, &res[RES_MESSAGE]);
+    if (r->message_is_all && rec->message.off == rec->raw.off &&
+        rec->message.len == rec->raw.len) {
+        /* A raw record: its message is the whole line, and every rule
+         * covers messages, so the raw result is the message result. */
+        res[RES_RAW] = res[RES_MESSAGE];
+    } else {
+        total += redact_slice(r, s, rec, FIELD_ANY, rec->raw, &res[RES_RAW]);
+    }
+    for (i = 0; i < rec->n_sd_params; i++) {
+        total += redact_sd_value(r, s, rec, &rec->sd_params[i], &res[RES_SD + i]);
+    }
+    for (i = 0; i < n_res; i++) {
+        any = any || res[i].changed;
+    }
+    if (!any) {
+        sr_redact_scratch_free(tmp);
+        return total;
+    }
+
+    size = new_len(rec->timestamp, NULL) + new_len(rec->hostname, &res[RES_HOSTNAME]) +
+           new_len(rec->app_name, &res[RES_APP_NAME]) + new_len(rec->procid, NULL) +
+           new_len(rec->msgid, NULL) + new_len(rec->message, &res[RES_MESSAGE]) +
+           new_len(rec->raw, &res[RES_RAW]);
+    for (i = 0; i < rec->n_sd_elems; i++) {
+        size += new_len(rec->sd_elems[i].id, NULL);
+    }
+    for (i = 0; i < rec->n_sd_params; i++) {
+        size += new_len(rec->sd_params[i].name, NULL) +
+                new_len(rec->sd_params[i].value, &res[RES_SD + i]);
+    }
+    if (size >= UINT32_MAX) {
+        /* Cannot happen with any sane max_message_size; never leak if it does. */
+        sr_error("redact: a redacted record would exceed 4 GiB; replacing its text");
+        sr_record_reset_fields(rec);
+        text = sr_strdup(SR_REDACT_FAILED_MARKER);
+        rec->raw = (sr_slice_t){0, (uint32_t)strlen(text)};
+        rec->message = rec->raw;
+        sr_record_set_text(rec, text, rec->raw.len);
+        rec->flags |= SR_REC_REDACTED;
+        sr_redact_scratch_free(tmp);
+        return total;
+    }
+
+    text = sr_malloc(size ? size : 1);
+    old = rec->text;
+    place(text, &pos, old, s->store.base, &rec->raw, &res[RES_RAW]);
+    place(text, &pos, old, s->store.base, &rec->timestamp, NULL);
+    place(text, &pos, old, s->store.base, &rec->hostname, &res[RES_HOSTNAME]);
+    place(text, &pos, old, s->store.base, &rec->app_name, &res[RES_APP_NAME]);
+    place(text, &pos, old, s->store.base, &rec->procid, NULL);
+    place(text, &pos, old, s->store.base, &rec->msgid, NULL);
+    for (i = 0; i < rec->n_sd_elems; i++) {
+        place(text, &pos, old, s->store.base, &rec->sd_elems[i].id, NULL);
+    }
+    for (i = 0; i < rec->n_sd_params; i++) {
+        place(text, &pos, old, s->store.base, &rec->sd_params[i].name, NULL);
+        place(text, &pos, old, s->store.base, &rec->sd_params[i].value, &res[RES_SD + i]);
+    }
+    place(text, &pos, old, s->store.base, &rec->message, &res[RES_MESSAGE]);
+    sr_record_set_text(rec, text, pos);
+    rec->flags |= SR_REC_REDACTED;
+    sr_redact_scratch_free(tmp);
+    return total;
+}

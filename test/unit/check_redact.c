@@ -1,0 +1,871 @@
+/*
+ * check_redact.c: Check suite for relay/redact.c.
+ *
+ * Fixture tables per built-in rule (what each masks and what it must
+ * leave alone), custom patterns with captures, rule order, UTF-8 and
+ * invalid UTF-8, structured data with escapes, whole records, the input
+ * and field filters, the fail-closed path with a catastrophic pattern,
+ * counters, and configuration errors as exact strings. Rules are loaded
+ * from YAML text through the real loader (config/yaml.c) so positions in
+ * messages are the ones a user would see.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config/internal.h"
+#include "relay/metrics.h"
+#include "relay/redact.h"
+
+static char *inputs[] = {"udp-in", "tcp-in"};
+
+/* Load rules from YAML (a sequence); errors into ctx. */
+static int load_ctx(const char *yaml, sr_cfg_ctx_t *ctx, sr_redactor_t **out)
+{
+    sr_node_t *root = NULL;
+    int rc;
+
+    sr_cfg_ctx_init(ctx, "test.yaml");
+    ck_assert_int_eq(sr__yaml_parse(ctx, yaml, strlen(yaml), &root), 0);
+    ck_assert_uint_eq(ctx->n_errors, 0);
+    rc = sr_redactor_load(ctx, root, inputs, 2, out);
+    sr__node_free(root);
+    return rc;
+}
+
+static sr_redactor_t *load(const char *yaml)
+{
+    sr_cfg_ctx_t ctx;
+    sr_redactor_t *r = NULL;
+    int rc = load_ctx(yaml, &ctx, &r);
+
+    if (rc != 0) {
+        ck_abort_msg("load failed: %s", ctx.n_errors ? ctx.errors[0] : "(no message)");
+    }
+    sr_cfg_ctx_free(&ctx);
+    ck_assert_ptr_nonnull(r);
+    return r;
+}
+
+/* The one error loading yaml gives (asserts there is exactly one). */
+static char *load_error(const char *yaml)
+{
+    sr_cfg_ctx_t ctx;
+    sr_redactor_t *r = NULL;
+    char *e;
+    size_t i;
+
+    ck_assert_int_eq(load_ctx(yaml, &ctx, &r), SR_ECONFIG);
+    ck_assert_ptr_null(r);
+    for (i = 0; i < ctx.n_errors; i++) {
+        fprintf(stderr, "  error: %s\n", ctx.errors[i]);
+    }
+    ck_assert_uint_eq(ctx.n_errors, 1);
+    e = sr_strdup(ctx.errors[0]);
+    sr_cfg_ctx_free(&ctx);
+    return e;
+}
+
+/* Redact a string with r; returns a NUL-terminated copy (caller frees). */
+static char *red_n(const sr_redactor_t *r, const char *p, size_t n, int *count)
+{
+    sr_redact_scratch_t *s = sr_redact_scratch_create(r);
+    sr_buf_t out;
+    int c;
+
+    sr_buf_init(&out);
+    c = sr_redact_string(r, s, p, n, &out);
+    if (count != NULL) {
+        *count = c;
+    }
+    sr_buf_putc(&out, '\0');
+    sr_redact_scratch_free(s);
+    return out.base;
+}
+
+static char *red(const sr_redactor_t *r, const char *p)
+{
+    return red_n(r, p, strlen(p), NULL);
+}
+
+static int64_t metric(const char *family, const char *rule)
+{
+    return sr_metric_get(sr_metric(family, rule));
+}
+
+static void setup(void)
+{
+    sr_metrics_reset();
+    sr_metrics_init();
+}
+
+/* ---- built-in fixture table ----------------------------------------- */
+
+typedef struct bcase_s {
+    const char *builtin;
+    const char *in;
+    const char *want; /* NULL: unchanged */
+} bcase_t;
+
+#define SECRET40 "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+#define JWT                                                                                        \
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."                            \
+    "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+
+static const bcase_t bcases[] = {
+    /* credit_card: Luhn-valid 13-19 digits, spaces or dashes */
+    {"credit_card", "card 4111 1111 1111 1111 ok", "card [REDACTED-CARD] ok"},
+    {"credit_card", "4111-1111-1111-1111", "[REDACTED-CARD]"},
+    {"credit_card", "pan=4111111111111111;", "pan=[REDACTED-CARD];"},
+    {"credit_card", "mc 5555555555554444, amex 378282246310005",
+     "mc [REDACTED-CARD], amex [REDACTED-CARD]"},
+    {"credit_card", "visa4242424242424242end", "visa[REDACTED-CARD]end"},
+    {"credit_card", "4111 1111 1111 1111 2024", "[REDACTED-CARD] 2024"},
+    {"credit_card", "4111111111111111-2", "[REDACTED-CARD]-2"},
+    {"credit_card", "order 4111111111111112 shipped", NULL},  /* Luhn fails */
+    {"credit_card", "order number 1234567890123456", NULL},   /* Luhn fails */
+    {"credit_card", "ts 20240115123045 and 20240115123045123", NULL},
+    {"credit_card", "2024-01-15 12:30:45.123456", NULL},
+    {"credit_card", "uuid 123e4567-e89b-12d3-a456-426614174000", NULL},
+    {"credit_card", "short 411111111111", NULL},              /* 12 digits */
+    {"credit_card", "long 41111111111111111111111", NULL},    /* 23 digits */
+    {"credit_card", "amount 4111111111111111.25", NULL},      /* a decimal */
+    {"credit_card", "v 1.4111111111111111", NULL},
+    /* email */
+    {"email", "from alice@example.com to", "from [REDACTED-EMAIL] to"},
+    {"email", "<bob.smith+tag@mail.example.co.uk>", "<[REDACTED-EMAIL]>"},
+    {"email", "mailto:x_y%z@sub-domain.example.org.", "mailto:[REDACTED-EMAIL]."},
+    {"email", "j\xc3\xbcrgen@ex\xc3\xa4mple.de", "[REDACTED-EMAIL]"},
+    {"email", "root@localhost", NULL},
+    {"email", "ping @handle and a@b.c", NULL},
+    {"email", "foo@bar ok", NULL},
+    {"email", "no at sign here at all", NULL},
+    /* ipv4 */
+    {"ipv4", "from 10.0.0.1:514", "from [REDACTED-IPV4]:514"},
+    {"ipv4", "peer=192.168.1.255.", "peer=[REDACTED-IPV4]."},
+    {"ipv4", "a 0.0.0.0 b 255.255.255.255", "a [REDACTED-IPV4] b [REDACTED-IPV4]"},
+    {"ipv4", "version 1.2.3.4.5", NULL},
+    {"ipv4", "256.1.1.1 and 1.1.1.256", NULL},
+    {"ipv4", "build v1.2.3.4", NULL},
+    {"ipv4", "10.0.0.1000", NULL},
+    {"ipv4", "01.02.03.04", NULL},
+    /* ipv6 */
+    {"ipv6", "src 2001:db8::1 ok", "src [REDACTED-IPV6] ok"},
+    {"ipv6", "[fe80::1%eth0]:22", "[[REDACTED-IPV6]]:22"},
+    {"ipv6", "lo ::1", "lo [REDACTED-IPV6]"},
+    {"ipv6", "mapped ::ffff:192.0.2.1", "mapped [REDACTED-IPV6]"},
+    {"ipv6", "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "[REDACTED-IPV6]"},
+    {"ipv6", "net 2001:db8::/32", "net [REDACTED-IPV6]/32"},
+    {"ipv6", "2001:db8:0:0:1:0:0:1 x", "[REDACTED-IPV6] x"},
+    {"ipv6", "mac 00:1a:2b:3c:4d:5e", NULL},
+    {"ipv6", "at 12:34:56", NULL},
+    {"ipv6", "std::vector<int> and ::", NULL},
+    /* aws_access_key_id */
+    {"aws_access_key_id", "key AKIAIOSFODNN7EXAMPLE used", "key [REDACTED-AWS-KEY-ID] used"},
+    {"aws_access_key_id", "id=ASIAY34FZKBOKMUTVV7A,", "id=[REDACTED-AWS-KEY-ID],"},
+    {"aws_access_key_id", "AKIAIOSFODNN7EXAMPL", NULL},    /* 19 characters */
+    {"aws_access_key_id", "XAKIAIOSFODNN7EXAMPLE", NULL},
+    {"aws_access_key_id", "akiaiosfodnn7example", NULL},
+    /* aws_secret_access_key */
+    {"aws_secret_access_key", "aws_secret_access_key=" SECRET40,
+     "aws_secret_access_key=[REDACTED]"},
+    {"aws_secret_access_key", "{\"SecretAccessKey\": \"" SECRET40 "\"}",
+     "{\"SecretAccessKey\": \"[REDACTED]\"}"},
+    {"aws_secret_access_key", "export AWS_SECRET_ACCESS_KEY=" SECRET40 " x",
+     "export AWS_SECRET_ACCESS_KEY=[REDACTED] x"},
+    {"aws_secret_access_key", "bare " SECRET40, NULL},
+    {"aws_secret_access_key", "commit da39a3ee5e6b4b0d3255bfef95601890afd80709", NULL},
+    {"aws_secret_access_key", "secret_key=short", NULL},
+    /* bearer_token */
+    {"bearer_token", "Authorization: Bearer abc123.def-456", "Authorization: Bearer [REDACTED]"},
+    {"bearer_token", "bearer  mF_9.B5f-4.1JqM==", "bearer  [REDACTED]"},
+    {"bearer_token", "BEARER abcdefghijklmnopqrstuvwxyz", "BEARER [REDACTED]"},
+    {"bearer_token", "the bearer of bad news", NULL},
+    {"bearer_token", "Bearer short1", NULL},
+    {"bearer_token", "Bearer", NULL},
+    /* jwt */
+    {"jwt", "token " JWT " end", "token [REDACTED-JWT] end"},
+    {"jwt", "jwe eyJhbGciOiJkaXIifQ..iv123.ciphertext.tag99", "jwe [REDACTED-JWT]"},
+    {"jwt", "header eyJhbGciOiJIUzI1NiJ9 only", NULL},
+    {"jwt", "eyJ.a.b", NULL},
+    {"jwt", "xeyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIx.sig", NULL},
+    /* password_kv */
+    {"password_kv", "password=hunter2", "password=[REDACTED]"},
+    {"password_kv", "login user=bob password: hunter2 ok", "login user=bob password: [REDACTED] ok"},
+    {"password_kv", "{\"password\":\"hun\\\"ter2\",\"user\":\"bob\"}",
+     "{\"password\":\"[REDACTED]\",\"user\":\"bob\"}"},
+    {"password_kv", "PASSWORD='a b c'", "PASSWORD='[REDACTED]'"},
+    {"password_kv", "db.password => s3cret", "db.password => [REDACTED]"},
+    {"password_kv", "GET /x?api_key=XYZ&page=1", "GET /x?api_key=[REDACTED]&page=1"},
+    {"password_kv", "x-api-key: abc; Secret=t0p", "x-api-key: [REDACTED]; Secret=[REDACTED]"},
+    {"password_kv", "client_secret=a access_token=b pwd=/c passwd=d",
+     "client_secret=[REDACTED] access_token=[REDACTED] pwd=[REDACTED] passwd=[REDACTED]"},
+    {"password_kv", "{\\\"password\\\":\\\"hunter2\\\"}", "{\\\"password\\\":\\\"[REDACTED]\\\"}"},
+    {"password_kv", "[x@1 token=\"a\\\"b\"]", "[x@1 token=\"[REDACTED]\"]"},
+    {"password_kv", "password=abc\\def x", "password=[REDACTED] x"},
+    {"password_kv", "note=\"say \\\"password=hunter2\\\" ok\"", "note=\"say \\\"password=[REDACTED]\\\" ok\""},
+    {"password_kv", "password_hash=abc tokens=5 max_tokens: 100", NULL},
+    {"password_kv", "password reset for bob", NULL},
+    {"password_kv", "password=\"\" and password=", NULL},
+};
+
+START_TEST(test_builtin_table)
+{
+    const bcase_t *c = &bcases[_i];
+    char yaml[128];
+    sr_redactor_t *r;
+    char *got;
+    int n;
+
+    snprintf(yaml, sizeof(yaml), "- builtin: %s\n", c->builtin);
+    r = load(yaml);
+    got = red_n(r, c->in, strlen(c->in), &n);
+    ck_assert_msg(strcmp(got, c->want ? c->want : c->in) == 0, "%s on [%s]: got [%s], want [%s]",
+                  c->builtin, c->in, got, c->want ? c->want : c->in);
+    if (c->want == NULL) {
+        ck_assert_int_eq(n, 0);
+        ck_assert_int_eq(metric(SR_M_REDACTIONS, c->builtin), 0);
+    } else {
+        ck_assert_int_gt(n, 0);
+        ck_assert_int_eq(metric(SR_M_REDACTIONS, c->builtin), n);
+    }
+    free(got);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_builtin_names)
+{
+    size_t i;
+    char yaml[128];
+    sr_redactor_t *r;
+
+    for (i = 0; sr_redact_builtin_names[i] != NULL; i++) {
+        snprintf(yaml, sizeof(yaml), "- builtin: %s\n  replacement: \"<$0>\"\n",
+                 sr_redact_builtin_names[i]);
+        r = load(yaml);
+        sr_redactor_free(r);
+    }
+    ck_assert_uint_eq(i, 9);
+}
+END_TEST
+
+/* ---- custom rules --------------------------------------------------- */
+
+START_TEST(test_capture_last_four)
+{
+    sr_redactor_t *r = load("- name: card4\n"
+                            "  pattern: '\\b(?:\\d[ -]?){12}(\\d{4})\\b'\n"
+                            "  replacement: 'XXXX-XXXX-XXXX-$1'\n");
+    char *got = red(r, "card 4111 1111 1111 1234 x, 4111111111115678.");
+
+    ck_assert_str_eq(got, "card XXXX-XXXX-XXXX-1234 x, XXXX-XXXX-XXXX-5678.");
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "card4"), 2);
+    free(got);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_capture_named_and_dollar)
+{
+    sr_redactor_t *r = load("- name: user\n"
+                            "  pattern: '(?<user>\\w+)@(\\w+)\\.example'\n"
+                            "  replacement: '$${user}@$$$2x'\n"
+                            "- name: plain\n"
+                            "  pattern: 'sk_[a-z0-9]+'\n");
+    char *got;
+
+    free(load_error("- name: bad\n  pattern: '(a)'\n  replacement: '$${9}'\n"));
+    got = red(r, "bob@corp.example.com sk_live42");
+    ck_assert_str_eq(got, "bob@$corpx.com [REDACTED]");
+    free(got);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_rule_order)
+{
+    /* A masks every 4-digit group; B (credit_card) then finds no card. */
+    sr_redactor_t *r = load("- name: A\n  pattern: '\\d{4}'\n  replacement: NNNN\n"
+                            "- builtin: credit_card\n");
+    char *got = red(r, "pay 4111 1111 1111 1111 now");
+
+    ck_assert_str_eq(got, "pay NNNN NNNN NNNN NNNN now");
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "A"), 4);
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "credit_card"), 0);
+    free(got);
+    sr_redactor_free(r);
+
+    setup();
+    r = load("- builtin: credit_card\n- name: A\n  pattern: '\\d{4}'\n  replacement: NNNN\n");
+    got = red(r, "pay 4111 1111 1111 1111 now");
+    ck_assert_str_eq(got, "pay [REDACTED-CARD] now");
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "A"), 0);
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "credit_card"), 1);
+    free(got);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_overlapping_builtins)
+{
+    /* bearer_token first keeps "Bearer " and eats the JWT; jwt then sees
+     * nothing. The other order masks the JWT, and the bearer rule leaves
+     * the replacement alone (it has no non-letter). */
+    sr_redactor_t *r = load("- builtin: bearer_token\n- builtin: jwt\n");
+    char *got = red(r, "Authorization: Bearer " JWT);
+
+    ck_assert_str_eq(got, "Authorization: Bearer [REDACTED]");
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "jwt"), 0);
+    free(got);
+    sr_redactor_free(r);
+    r = load("- builtin: jwt\n  name: jwt2\n- builtin: bearer_token\n  name: b2\n");
+    got = red(r, "Authorization: Bearer " JWT);
+    ck_assert_str_eq(got, "Authorization: Bearer [REDACTED-JWT]");
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "jwt2"), 1);
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "b2"), 0);
+    free(got);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_user_replacement_overrides_builtin)
+{
+    sr_redactor_t *r = load("- builtin: password_kv\n  replacement: '$1***'\n"
+                            "- builtin: email\n  replacement: '<email>'\n");
+    char *got = red(r, "password=x mail a@b.example");
+
+    ck_assert_str_eq(got, "password=*** mail <email>");
+    free(got);
+    sr_redactor_free(r);
+}
+END_TEST
+
+/* ---- UTF-8 ---------------------------------------------------------- */
+
+START_TEST(test_utf8_around_secrets)
+{
+    sr_redactor_t *r = load("- builtin: email\n- builtin: password_kv\n"
+                            "- name: word\n  pattern: 'gehe\\w+'\n");
+    char *got = red(r, "Gr\xc3\xbc\xc3\x9f" "e von j\xc3\xbcrgen@example.de \xe2\x80\x94 pass: "
+                       "\xe2\x9c\x93 password=p\xc3\xa4sswort \xe6\x97\xa5\xe6\x9c\xac geheim");
+
+    ck_assert_str_eq(got, "Gr\xc3\xbc\xc3\x9f" "e von [REDACTED-EMAIL] \xe2\x80\x94 pass: "
+                          "\xe2\x9c\x93 password=[REDACTED] \xe6\x97\xa5\xe6\x9c\xac [REDACTED]");
+    free(got);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_invalid_utf8_still_redacts)
+{
+    static const char in[] = "\xff\xfe password=hun\xffter2 \xc3 alice@example.com\xff "
+                             "x\xc0tok_12345\xfe end \xe2\x82";
+    sr_redactor_t *r = load("- builtin: password_kv\n- builtin: email\n"
+                            "- name: tok\n  pattern: 'tok_\\d+'\n");
+    char *got = red_n(r, in, sizeof(in) - 1, NULL);
+
+    ck_assert_str_eq(got, "\xff\xfe password=[REDACTED] \xc3 [REDACTED-EMAIL]\xff "
+                          "x\xc0[REDACTED]\xfe end \xe2\x82");
+    ck_assert_int_eq(metric(SR_M_REDACTION_FAILURES, "tok"), 0);
+    free(got);
+    sr_redactor_free(r);
+}
+END_TEST
+
+/* ---- records -------------------------------------------------------- */
+
+static sr_slice_t slice_of(const sr_record_t *rec, const char *needle)
+{
+    const char *p = memmem(rec->text, rec->text_len, needle, strlen(needle));
+
+    ck_assert_msg(p != NULL, "no '%s' in the frame", needle);
+    return (sr_slice_t){(uint32_t)(p - rec->text), (uint32_t)strlen(needle)};
+}
+
+static char *slice_str(const sr_record_t *rec, sr_slice_t s)
+{
+    ck_assert(sr_slice_present(s));
+    return sr_strndup(sr_record_ptr(rec, s), s.len);
+}
+
+#define CK_SLICE(rec, field, want)                                                                 \
+    do {                                                                                           \
+        char *s_ = slice_str((rec), (field));                                                      \
+        ck_assert_str_eq(s_, (want));                                                              \
+        free(s_);                                                                                  \
+    } while (0)
+
+static const char frame5424[] =
+    "<34>1 2024-01-01T00:00:00Z host-10.0.0.1 app 123 ID47 "
+    "[ex@1 password=\"hunter2\" note=\"say \\\"password=hunter2\\\" to bob@example.com\"]"
+    "[meta x=\"1\"] login from 10.1.2.3 password=hunter2";
+
+/* A hand-parsed RFC 5424 record (the parsers are tested elsewhere). */
+static sr_record_t *make_record(int input_id)
+{
+    sr_record_t *rec = sr_record_create(frame5424, sizeof(frame5424) - 1);
+
+    rec->format = SR_FORMAT_RFC5424;
+    rec->version = 1;
+    rec->input_id = (uint16_t)input_id;
+    rec->input_name = inputs[input_id];
+    rec->timestamp = slice_of(rec, "2024-01-01T00:00:00Z");
+    rec->hostname = slice_of(rec, "host-10.0.0.1");
+    rec->app_name = slice_of(rec, "app");
+    rec->procid = slice_of(rec, "123");
+    rec->msgid = slice_of(rec, "ID47");
+    rec->message = slice_of(rec, "login from 10.1.2.3 password=hunter2");
+    sr_record_sd_reserve(rec, 2, 3);
+    rec->sd_elems[0] = (sr_sd_elem_t){slice_of(rec, "ex@1"), 0, 2};
+    rec->sd_elems[1] = (sr_sd_elem_t){slice_of(rec, "meta"), 2, 1};
+    rec->sd_params[0] = (sr_sd_param_t){slice_of(rec, "password"), slice_of(rec, "hunter2")};
+    rec->sd_params[1] = (sr_sd_param_t){
+        slice_of(rec, "note"), slice_of(rec, "say \\\"password=hunter2\\\" to bob@example.com")};
+    rec->sd_params[2] = (sr_sd_param_t){slice_of(rec, "x"), slice_of(rec, "1\"]")};
+    rec->sd_params[2].value.len = 1;
+    return rec;
+}
+
+static void check_unchanged_fields(const sr_record_t *rec)
+{
+    CK_SLICE(rec, rec->timestamp, "2024-01-01T00:00:00Z");
+    CK_SLICE(rec, rec->app_name, "app");
+    CK_SLICE(rec, rec->procid, "123");
+    CK_SLICE(rec, rec->msgid, "ID47");
+    CK_SLICE(rec, rec->sd_elems[0].id, "ex@1");
+    CK_SLICE(rec, rec->sd_elems[1].id, "meta");
+    CK_SLICE(rec, rec->sd_params[0].name, "password");
+    CK_SLICE(rec, rec->sd_params[1].name, "note");
+    CK_SLICE(rec, rec->sd_params[2].name, "x");
+    CK_SLICE(rec, rec->sd_params[2].value, "1");
+}
+
+START_TEST(test_record_everywhere)
+{
+    sr_redactor_t *r = load("- builtin: password_kv\n"
+                            "- builtin: email\n"
+                            "- builtin: ipv4\n"
+                            "  fields: [message, structured_data, hostname]\n");
+    sr_redact_scratch_t *s = sr_redact_scratch_create(r);
+    sr_record_t *rec = make_record(0);
+    sr_buf_t b;
+    char *text;
+    int n;
+
+    n = sr_redact_record(r, s, rec);
+    ck_assert(rec->flags & SR_REC_REDACTED);
+    ck_assert_ptr_ne(rec->text, rec->data);
+    CK_SLICE(rec, rec->hostname, "host-[REDACTED-IPV4]");
+    CK_SLICE(rec, rec->message, "login from [REDACTED-IPV4] password=[REDACTED]");
+    CK_SLICE(rec, rec->sd_params[0].value, "[REDACTED\\]");
+    CK_SLICE(rec, rec->sd_params[1].value,
+             "say \\\"password=[REDACTED\\]\\\" to [REDACTED-EMAIL\\]");
+    CK_SLICE(rec, rec->raw,
+             "<34>1 2024-01-01T00:00:00Z host-[REDACTED-IPV4] app 123 ID47 "
+             "[ex@1 password=\"[REDACTED]\" note=\"say \\\"password=[REDACTED]\\\" to "
+             "[REDACTED-EMAIL]\"][meta x=\"1\"] login from [REDACTED-IPV4] password=[REDACTED]");
+    check_unchanged_fields(rec);
+    ck_assert(memmem(rec->text, rec->text_len, "hunter2", 7) == NULL);
+    ck_assert(memmem(rec->text, rec->text_len, "bob@", 4) == NULL);
+    ck_assert(memmem(rec->text, rec->text_len, "10.", 3) == NULL);
+
+    /* The unescaped SD value is what outputs write. */
+    sr_buf_init(&b);
+    sr_sd_unescape(sr_record_ptr(rec, rec->sd_params[1].value), rec->sd_params[1].value.len, &b);
+    sr_buf_putc(&b, '\0');
+    ck_assert_str_eq(b.base, "say \"password=[REDACTED]\" to [REDACTED-EMAIL]");
+    sr_buf_free(&b);
+
+    /* message 2 + raw 3 (two in SD) for password_kv; SD name counts 1 */
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "password_kv"), 1 + 1 + 1 + 3);
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "email"), 1 + 1);
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "ipv4"), 2 + 2);
+    ck_assert_int_eq(n, 6 + 2 + 4);
+
+    /* Redacting again leaves the text as it is (the relay never does,
+     * but its own log lines may hold text that went through once). */
+    text = sr_strndup(rec->text, rec->text_len);
+    sr_redact_record(r, s, rec);
+    ck_assert_uint_eq(rec->text_len, strlen(text));
+    ck_assert(memcmp(text, rec->text, rec->text_len) == 0);
+    free(text);
+    sr_record_release(rec);
+    sr_redact_scratch_free(s);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_record_unchanged_keeps_text)
+{
+    sr_redactor_t *r = load("- builtin: credit_card\n");
+    sr_redact_scratch_t *s = sr_redact_scratch_create(r);
+    sr_record_t *rec = make_record(0);
+
+    ck_assert_int_eq(sr_redact_record(r, s, rec), 0);
+    ck_assert_ptr_eq(rec->text, rec->data);
+    ck_assert(!(rec->flags & SR_REC_REDACTED));
+    ck_assert_int_eq(sr_redact_record(NULL, NULL, rec), 0);
+    sr_record_release(rec);
+    sr_redact_scratch_free(s);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_record_raw_format)
+{
+    static const char line[] = "garbage token=abc123 from 10.9.8.7";
+    sr_redactor_t *r = load("- builtin: password_kv\n- builtin: ipv4\n");
+    sr_record_t *rec = sr_record_create(line, sizeof(line) - 1);
+
+    ck_assert_int_eq(sr_redact_record(r, NULL, rec), 2);
+    CK_SLICE(rec, rec->message, "garbage token=[REDACTED] from [REDACTED-IPV4]");
+    CK_SLICE(rec, rec->raw, "garbage token=[REDACTED] from [REDACTED-IPV4]");
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "password_kv"), 1);
+    sr_record_release(rec);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_inputs_filter)
+{
+    sr_redactor_t *r = load("- name: only-tcp\n  pattern: hunter2\n  inputs: [tcp-in]\n");
+    sr_redact_scratch_t *s = sr_redact_scratch_create(r);
+    sr_record_t *rec = make_record(0);
+
+    ck_assert_int_eq(sr_redact_record(r, s, rec), 0);
+    ck_assert_ptr_eq(rec->text, rec->data);
+    sr_record_release(rec);
+    rec = make_record(1);
+    ck_assert_int_eq(sr_redact_record(r, s, rec), 6);
+    CK_SLICE(rec, rec->sd_params[0].value, "[REDACTED\\]");
+    ck_assert(memmem(rec->text, rec->text_len, "hunter2", 7) == NULL);
+    sr_record_release(rec);
+    sr_redact_scratch_free(s);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_fields_filter)
+{
+    /* hostname only: message and SD stay, but the raw line never carries
+     * what a field masks, so it gets the rule too. */
+    sr_redactor_t *r = load("- name: h\n  pattern: 'host-[0-9.]+'\n  replacement: H\n"
+                            "  fields: [hostname]\n"
+                            "- name: app\n  pattern: '^app$'\n  fields: [app_name]\n");
+    sr_record_t *rec = make_record(0);
+
+    ck_assert_int_eq(sr_redact_record(r, NULL, rec), 3);
+    CK_SLICE(rec, rec->hostname, "H");
+    CK_SLICE(rec, rec->app_name, "[REDACTED]");
+    CK_SLICE(rec, rec->message, "login from 10.1.2.3 password=hunter2");
+    CK_SLICE(rec, rec->sd_params[0].value, "hunter2");
+    ck_assert(memmem(sr_record_ptr(rec, rec->raw), rec->raw.len, "host-10", 7) == NULL);
+    ck_assert(memmem(sr_record_ptr(rec, rec->raw), rec->raw.len, " H app ", 7) != NULL);
+    sr_record_release(rec);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_many_sd_params)
+{
+    /* More params than the inline room, all secret-named. */
+    sr_buf_t f;
+    sr_record_t *rec;
+    sr_redactor_t *r = load("- builtin: password_kv\n  fields: [structured_data]\n");
+    size_t i;
+    char name[16];
+
+    sr_buf_init(&f);
+    sr_buf_puts(&f, "<14>1 - - - - - [a@1");
+    for (i = 0; i < 20; i++) {
+        sr_buf_printf(&f, " a%zu_token=\"v%zu\"", i, i);
+    }
+    sr_buf_puts(&f, "] msg");
+    rec = sr_record_create(f.base, f.len);
+    sr_record_sd_reserve(rec, 1, 20);
+    rec->sd_elems[0] = (sr_sd_elem_t){slice_of(rec, "a@1"), 0, 20};
+    for (i = 0; i < 20; i++) {
+        snprintf(name, sizeof(name), " a%zu_token=", i);
+        rec->sd_params[i].name = slice_of(rec, name);
+        rec->sd_params[i].name.off++;
+        rec->sd_params[i].name.len -= 2;
+        rec->sd_params[i].value.off = rec->sd_params[i].name.off + rec->sd_params[i].name.len + 2;
+        rec->sd_params[i].value.len = i < 10 ? 2 : 3;
+    }
+    rec->message = slice_of(rec, "msg");
+    ck_assert_int_eq(sr_redact_record(r, NULL, rec), 40);
+    for (i = 0; i < 20; i++) {
+        CK_SLICE(rec, rec->sd_params[i].value, "[REDACTED\\]");
+    }
+    CK_SLICE(rec, rec->sd_params[19].name, "a19_token");
+    CK_SLICE(rec, rec->message, "msg");
+    ck_assert(memmem(rec->text, rec->text_len, "\"v1", 3) == NULL);
+    sr_record_release(rec);
+    sr_buf_free(&f);
+    sr_redactor_free(r);
+}
+END_TEST
+
+/* ---- fail closed ---------------------------------------------------- */
+
+static const char pathological[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!";
+
+START_TEST(test_fail_closed_string)
+{
+    sr_redactor_t *r = load("- name: evil\n  pattern: '(a+)+$'\n  match_limit: 1000\n"
+                            "- builtin: email\n");
+    char *got = red(r, pathological);
+
+    ck_assert_str_eq(got, SR_REDACT_FAILED_MARKER);
+    ck_assert_int_eq(metric(SR_M_REDACTION_FAILURES, "evil"), 1);
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "evil"), 0);
+    free(got);
+    /* A field that does not make it backtrack is fine. */
+    got = red(r, "aaaa and bob@example.com");
+    ck_assert_str_eq(got, "aaaa and [REDACTED-EMAIL]");
+    free(got);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_fail_closed_default_limit)
+{
+    sr_redactor_t *r = load("- name: evil\n  pattern: '(a+)+$'\n");
+    char *got = red(r, pathological);
+
+    ck_assert_str_eq(got, SR_REDACT_FAILED_MARKER);
+    ck_assert_int_eq(metric(SR_M_REDACTION_FAILURES, "evil"), 1);
+    free(got);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_fail_closed_record)
+{
+    sr_redactor_t *r = load("- name: evil\n  pattern: '(\\w+\\s?)+$'\n  match_limit: 5000\n");
+    static const char line[] =
+        "<14>1 - - - - - [x@1 k=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\"] "
+        "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb!";
+    sr_record_t *rec = sr_record_create(line, sizeof(line) - 1);
+
+    rec->format = SR_FORMAT_RFC5424;
+    sr_record_sd_reserve(rec, 1, 1);
+    rec->sd_elems[0] = (sr_sd_elem_t){slice_of(rec, "x@1"), 0, 1};
+    rec->sd_params[0] = (sr_sd_param_t){slice_of(rec, "k"), slice_of(rec, "aaaaaaaaaa")};
+    rec->sd_params[0].value.len = 32;
+    rec->message = slice_of(rec, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb!");
+    sr_redact_record(r, NULL, rec);
+    CK_SLICE(rec, rec->message, SR_REDACT_FAILED_MARKER);
+    CK_SLICE(rec, rec->sd_params[0].value, "[REDACTION-FAILED\\]");
+    CK_SLICE(rec, rec->raw, SR_REDACT_FAILED_MARKER);
+    ck_assert(rec->flags & SR_REC_REDACTED);
+    ck_assert_int_eq(metric(SR_M_REDACTION_FAILURES, "evil"), 3);
+    sr_record_release(rec);
+    sr_redactor_free(r);
+}
+END_TEST
+
+/* Benign worst cases for the built-ins at 64 KiB stay under the default
+ * limits: no field may be lost to the marker. */
+START_TEST(test_builtins_long_benign_input)
+{
+    static const char *const units[] = {"1 ", "a", "a@", "1.1.", "ab:", "password", "eyJa.",
+                                        "Bearer ", "4111-"};
+    sr_redactor_t *r = load("- builtin: credit_card\n- builtin: email\n- builtin: ipv4\n"
+                            "- builtin: ipv6\n- builtin: aws_access_key_id\n"
+                            "- builtin: aws_secret_access_key\n- builtin: bearer_token\n"
+                            "- builtin: jwt\n- builtin: password_kv\n");
+    sr_buf_t in;
+    char *got;
+    size_t i, u;
+
+    for (u = 0; u < SR_ARRAY_SIZE(units); u++) {
+        sr_buf_init(&in);
+        for (i = 0; in.len < 65536 - 16; i++) {
+            sr_buf_puts(&in, units[u]);
+        }
+        got = red_n(r, in.base, in.len, NULL);
+        ck_assert_msg(strcmp(got, SR_REDACT_FAILED_MARKER) != 0, "unit '%s' failed", units[u]);
+        free(got);
+        sr_buf_free(&in);
+    }
+    for (i = 0; sr_redact_builtin_names[i] != NULL; i++) {
+        ck_assert_int_eq(metric(SR_M_REDACTION_FAILURES, sr_redact_builtin_names[i]), 0);
+    }
+    sr_redactor_free(r);
+}
+END_TEST
+
+/* ---- configuration -------------------------------------------------- */
+
+typedef struct ecase_s {
+    const char *yaml;
+    const char *want;
+} ecase_t;
+
+static const ecase_t ecases[] = {
+    {"- name: card\n  pattern: '(abc'\n",
+     "test.yaml:2:12: redact rule \"card\": pattern does not compile at offset 4: missing "
+     "closing parenthesis"},
+    {"- name: ok\n  pattern: x\n- name: q\n  pattern: 'a{2,1}'\n",
+     "test.yaml:4:12: redact rule \"q\": pattern does not compile at offset 5: numbers out of "
+     "order in {} quantifier"},
+    {"- builtin: emial\n",
+     "test.yaml:1:12: redact[0]: unknown builtin 'emial'; expected one of: credit_card, email, "
+     "ipv4, ipv6, aws_access_key_id, aws_secret_access_key, bearer_token, jwt, password_kv"},
+    {"- name: x\n  pattern: a\n  builtin: email\n",
+     "test.yaml:3:12: redact rule \"x\": pattern and builtin exclude each other; use one"},
+    {"- name: x\n", "test.yaml:1:3: redact rule \"x\": needs a pattern or a builtin"},
+    {"- pattern: a\n", "test.yaml:1:3: redact[0]: a rule with a pattern needs a name"},
+    {"- builtin: email\n- builtin: email\n",
+     "test.yaml:2:12: redact rule \"email\": the name is already used by redact[0]; give one "
+     "of them another name"},
+    {"- builtin: email\n  fields: [message, body]\n",
+     "test.yaml:2:21: redact rule \"email\": unknown field 'body'; expected message, "
+     "structured_data, hostname or app_name"},
+    {"- builtin: email\n  fields: []\n",
+     "test.yaml:2:11: redact rule \"email\": fields must not be empty; expected some of: "
+     "message, structured_data, hostname, app_name"},
+    {"- builtin: email\n  inputs: [udp-in, tls-in]\n",
+     "test.yaml:2:20: redact rule \"email\": unknown input 'tls-in'; configured inputs: udp-in, "
+     "tcp-in"},
+    {"- name: r\n  pattern: '(a)'\n  replacement: 'x$2'\n",
+     "test.yaml:3:16: redact rule \"r\": replacement: group 2 is referenced, but the pattern "
+     "has 1"},
+    {"- name: r\n  pattern: '(a)'\n  replacement: '$${who}'\n",
+     "test.yaml:3:16: redact rule \"r\": replacement: the pattern has no group named 'who'"},
+    {"- name: r\n  pattern: '(a)'\n  replacement: 'US$ 5'\n",
+     "test.yaml:3:16: redact rule \"r\": replacement: '$' at offset 2 must be followed by a "
+     "group number, {name} or $"},
+    {"- name: r\n  pattern: '(a)'\n  replacement: 'x$${1'\n",
+     "test.yaml:3:16: redact rule \"r\": replacement: \"${\" without a closing \"}\" at offset 1"},
+    {"- name: r\n  pattern: a\n  match_limit: 0\n",
+     "test.yaml:3:16: redact[0].match_limit: \"0\" is too small (at least 1)"},
+    {"- name: r\n  pattern: a\n  colour: red\n",
+     "test.yaml:3:3: unknown key 'colour' in redact[0]; expected one of: name, pattern, builtin, "
+     "replacement, fields, inputs, match_limit, depth_limit"},
+    {"- just a string\n", "test.yaml:1:3: redact[0]: expected a mapping, not a scalar"},
+};
+
+START_TEST(test_config_errors)
+{
+    char *e = load_error(ecases[_i].yaml);
+
+    ck_assert_str_eq(e, ecases[_i].want);
+    free(e);
+}
+END_TEST
+
+START_TEST(test_config_empty_and_null)
+{
+    sr_cfg_ctx_t ctx;
+    sr_redactor_t *r = (sr_redactor_t *)1;
+
+    sr_cfg_ctx_init(&ctx, "t");
+    ck_assert_int_eq(sr_redactor_load(&ctx, NULL, inputs, 2, &r), 0);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(load_ctx("[]\n", &ctx, &r), 0);
+    ck_assert_ptr_null(r);
+    sr_cfg_ctx_free(&ctx);
+    ck_assert_int_eq(load_ctx("a: b\n", &ctx, &r), SR_ECONFIG);
+    ck_assert_str_eq(ctx.errors[0], "test.yaml:1:1: redact: expected a list of rules, not a "
+                                    "mapping");
+    sr_cfg_ctx_free(&ctx);
+}
+END_TEST
+
+START_TEST(test_metrics_registered_at_load)
+{
+    sr_redactor_t *r = load("- builtin: email\n- name: mine\n  pattern: x\n");
+    sr_buf_t b;
+
+    sr_buf_init(&b);
+    sr_metrics_render(&b);
+    sr_buf_putc(&b, '\0');
+    ck_assert(strstr(b.base, "syslog_relay_redactions_total{rule=\"email\"} 0\n") != NULL);
+    ck_assert(strstr(b.base, "syslog_relay_redactions_total{rule=\"mine\"} 0\n") != NULL);
+    ck_assert(strstr(b.base, "syslog_relay_redaction_failures_total{rule=\"mine\"} 0\n") !=
+              NULL);
+    sr_buf_free(&b);
+    sr_redactor_free(r);
+}
+END_TEST
+
+START_TEST(test_string_appends)
+{
+    sr_redactor_t *r = load("- builtin: email\n");
+    sr_buf_t out;
+
+    sr_buf_init(&out);
+    sr_buf_puts(&out, "pre:");
+    ck_assert_int_eq(sr_redact_string(r, NULL, "a@b.example", 11, &out), 1);
+    ck_assert_int_eq(sr_redact_string(NULL, NULL, "a@b.example", 11, &out), 0);
+    sr_buf_putc(&out, '\0');
+    ck_assert_str_eq(out.base, "pre:[REDACTED-EMAIL]a@b.example");
+    sr_buf_free(&out);
+    sr_redactor_free(r);
+}
+END_TEST
+
+static Suite *redact_suite(void)
+{
+    Suite *s = suite_create("redact");
+    TCase *tc = tcase_create("builtins");
+
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_loop_test(tc, test_builtin_table, 0, (int)SR_ARRAY_SIZE(bcases));
+    tcase_add_test(tc, test_builtin_names);
+    tcase_add_test(tc, test_builtins_long_benign_input);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("custom");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_capture_last_four);
+    tcase_add_test(tc, test_capture_named_and_dollar);
+    tcase_add_test(tc, test_rule_order);
+    tcase_add_test(tc, test_overlapping_builtins);
+    tcase_add_test(tc, test_user_replacement_overrides_builtin);
+    tcase_add_test(tc, test_utf8_around_secrets);
+    tcase_add_test(tc, test_invalid_utf8_still_redacts);
+    tcase_add_test(tc, test_string_appends);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("records");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_record_everywhere);
+    tcase_add_test(tc, test_record_unchanged_keeps_text);
+    tcase_add_test(tc, test_record_raw_format);
+    tcase_add_test(tc, test_inputs_filter);
+    tcase_add_test(tc, test_fields_filter);
+    tcase_add_test(tc, test_many_sd_params);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("fail_closed");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_fail_closed_string);
+    tcase_add_test(tc, test_fail_closed_default_limit);
+    tcase_add_test(tc, test_fail_closed_record);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("config");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_loop_test(tc, test_config_errors, 0, (int)SR_ARRAY_SIZE(ecases));
+    tcase_add_test(tc, test_config_empty_and_null);
+    tcase_add_test(tc, test_metrics_registered_at_load);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(redact_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
