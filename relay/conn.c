@@ -334,7 +334,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         if (nread == UV_EOF) {
             if (c->state == CONN_HANDSHAKE) {
-                snprintf(c->err, sizeof(c->err), "peer closed the connection during the TLS handshake");
+                snprintf(c->err, sizeof(c->err),
+                         "peer closed the connection during the TLS handshake");
                 fail(c, UV_ECONNRESET);
             } else {
                 /* Plain TCP: a clean close. TLS without close_notify: truncated. */

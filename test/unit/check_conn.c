@@ -23,9 +23,9 @@
 typedef enum srv_mode_e {
     SRV_ECHO = 1,
     SRV_CLOSE_AT_ONCE,
-    SRV_NO_READ,      /* accept, never read; closed with the listener */
-    SRV_RESET_LATER,  /* accept, never read, close after a moment (RST: data unread) */
-    SRV_NO_ACCEPT,    /* never accept */
+    SRV_NO_READ,     /* accept, never read; closed with the listener */
+    SRV_RESET_LATER, /* accept, never read, close after a moment (RST: data unread) */
+    SRV_NO_ACCEPT,   /* never accept */
 } srv_mode_t;
 
 typedef struct srv_s {

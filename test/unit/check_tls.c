@@ -165,9 +165,8 @@ START_TEST(ctx_errors)
     ck_assert_msg(strstr(err, "missing-ca.crt") != NULL, "%s", err);
 
     ck_assert_int_eq(sr_tls_client_ctx_create(NULL, &ctx, err, sizeof(err)), 0);
-    ck_assert_int_eq(sr_tls_ctx_use_cert(ctx, cert("client.crt"), cert("rogue.key"), err,
-                                         sizeof(err)),
-                     SR_ETLS);
+    ck_assert_int_eq(
+        sr_tls_ctx_use_cert(ctx, cert("client.crt"), cert("rogue.key"), err, sizeof(err)), SR_ETLS);
     ck_assert_msg(strstr(err, "certificate and key do not match") != NULL, "%s", err);
     /* A client session needs a host to verify; the wrong side is refused. */
     {
@@ -451,7 +450,7 @@ static const garbage_t garbage_cases[] = {
     {"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n", 32, SR_ETLS},
     {"\x16\x03\x01\x00\x05hello", 10, SR_ETLS},       /* a handshake record of junk */
     {"\x16\x03\x01\x48\x00", 5, SR_ETLS},             /* record longer than TLS allows */
-    {"\x17\x03\x03\x00\x03" "abc", 8, SR_ETLS},      /* application data before a hello */
+    {"\x17\x03\x03\x00\x03\x61\x62\x63", 8, SR_ETLS}, /* application data before a hello */
     {"\x15\x03\x03\x00\x02\x02\x28", 7, SR_ETLS},     /* a fatal alert */
     {"\x16\x03", 2, 0},                               /* incomplete header: wait */
     {"", 0, 0},
@@ -747,8 +746,8 @@ static void guard_fired(uv_timer_t *t)
 }
 
 /* Run one client against srv until everything has closed. */
-static void run_client(uv_loop_t *loop, srv_t *srv, cli_t *cl, const char *host,
-                       sr_tls_ctx_t *cctx, const char *msg)
+static void run_client(uv_loop_t *loop, srv_t *srv, cli_t *cl, const char *host, sr_tls_ctx_t *cctx,
+                       const char *msg)
 {
     uv_timer_t guard;
     sr_conn_t *c = NULL;
@@ -875,8 +874,8 @@ START_TEST(loop_client_certs)
     const mtls_case_t *mc = &mtls_cases[_i / 2];
     uv_loop_t loop;
     sr_tls_ctx_t *sctx = server_ctx(cert("ca.crt"));
-    sr_tls_ctx_t *cctx = client_ctx(cert("ca.crt"), mc->crt ? cert(mc->crt) : NULL,
-                                    mc->key ? cert(mc->key) : NULL);
+    sr_tls_ctx_t *cctx =
+        client_ctx(cert("ca.crt"), mc->crt ? cert(mc->crt) : NULL, mc->key ? cert(mc->key) : NULL);
     srv_t srv;
     cli_t cl;
 
