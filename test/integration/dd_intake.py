@@ -15,7 +15,7 @@ the chosen port written to --port-file once listening:
     boundary (the way Datadog drops a connection between batches).
 
   dd_intake.py https --cert C --key K --api-key KEY --port-file F --out DIR
-      [--fail STATUS:N ...] [--require-gzip]
+      [--fail STATUS:N ...] [--require-gzip] [--delay-first S]
     The HTTP logs intake, POST /api/v2/logs. Checks DD-API-KEY (403
     otherwise), Content-Type, Content-Encoding gzip, at most 5,000,000
     bytes uncompressed, a JSON array of 1..1000 objects each with string
@@ -24,6 +24,8 @@ the chosen port written to --port-file once listening:
     is summarised in DIR/requests as "STATUS ENTRIES BYTES ENCODING".
     --fail STATUS:N: answer STATUS (500, 429, 413, 403 ...) to the next N
     well-formed requests, in the order given, before accepting.
+    --delay-first S: hold the answer to the first request S seconds (so
+    the relay's queue fills and the next batch is a large one).
 
 Stops on SIGTERM or SIGINT.
 """
@@ -39,6 +41,7 @@ import socketserver
 import ssl
 import sys
 import threading
+import time
 
 LOCK = threading.Lock()
 REASONS = {400: "Bad Request", 403: "Forbidden", 408: "Request Timeout",
@@ -250,6 +253,10 @@ class HttpHandler(http.server.BaseHTTPRequestHandler):
         except (ValueError, OSError, EOFError) as e:
             status, reply, arr = 400, json.dumps({"errors": [str(e)]}), None
             append(os.path.join(opts.out, "rejected"), "%s\n" % e)
+        with LOCK:
+            delay, opts.delay_first = opts.delay_first, 0
+        if delay:
+            time.sleep(delay)
         if status == 202:
             with LOCK:
                 if opts.fail_queue:
@@ -279,6 +286,7 @@ def main():
     ap.add_argument("--close-after", type=int, default=0)
     ap.add_argument("--fail", action="append", default=[])
     ap.add_argument("--require-gzip", action="store_true")
+    ap.add_argument("--delay-first", type=float, default=0)
     opts = ap.parse_args()
     opts.fail_queue = []
     for f in opts.fail:
