@@ -219,16 +219,22 @@ int sr_framer_feed(sr_framer_t *f, const char *p, size_t n, sr_frame_cb cb, void
                 break;
             }
             /* Not a header after all: read it as a line from its first digit. */
+            f->state = ST_LINE;
             if (hdr_here) {
                 seg = hdr;
             } else {
+                /* The digits came in an earlier read: they start the line. */
                 dn = header_text(f, digits, sizeof(digits));
-                buf_add(f, digits, SR_MIN((size_t)dn, f->max));
+                if ((size_t)dn > f->max) {
+                    deliver(f, digits, f->max, SR_FRAME_TRUNCATED, cb, arg);
+                    f->state = ST_LSKIP;
+                } else {
+                    buf_add(f, digits, (size_t)dn);
+                }
                 seg = i;
             }
             f->digits = 0;
             f->want = 0;
-            f->state = ST_LINE;
             break;
 
         case ST_BODY:
@@ -296,7 +302,12 @@ void sr_framer_finish(sr_framer_t *f, sr_frame_cb cb, void *arg)
         break;
     case ST_LEN:
         dn = header_text(f, digits, sizeof(digits));
-        cb(arg, digits, SR_MIN((size_t)dn, f->max), 0);
+        if ((size_t)dn > f->max) {
+            f->truncated++;
+            cb(arg, digits, f->max, SR_FRAME_TRUNCATED);
+        } else {
+            cb(arg, digits, (size_t)dn, 0);
+        }
         break;
     default:
         break;

@@ -82,6 +82,9 @@ static const fcase_t cases[] = {
     {"one-byte-frames", SR_FRAMING_AUTO, 1024, S("1 a1 b1 \n"), {F("a"), F("b"), F("\n")}, 3, 0},
     {"max-one", SR_FRAMING_AUTO, 1, S("ab\n3 xyz"), {T("a"), T("x")}, 2, 2},
     {"zeros-line", SR_FRAMING_AUTO, 1024, S("0000000003"), {F("0000000003")}, 1, 0},
+    /* fuzz finding: header digits split from a non-digit, more digits than max */
+    {"digits-over-max", SR_FRAMING_OCTET, 1, S("999\0" "5 hello"), {T("9"), T("h")}, 2, 2},
+    {"digits-over-max-eof", SR_FRAMING_AUTO, 2, S("999"), {T("99")}, 1, 1},
     {"ten-digits-ok", SR_FRAMING_AUTO, 4, S("1000000000 abcdef"), {T("abcd")}, 1, 1},
 };
 
