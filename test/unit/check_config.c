@@ -902,6 +902,103 @@ START_TEST(test_tls_bad_certificate)
 }
 END_TEST
 
+/* ---- test/fixtures/config: good-*.yaml load; bad-*.yaml give bad-*.err --- */
+
+static char *fixture_dir(void)
+{
+    const char *env = getenv("SR_FIXTURES");
+    const char *slash;
+
+    if (env != NULL) {
+        return sr_asprintf("%s/config", env);
+    }
+    slash = strrchr(__FILE__, '/');
+    return sr_asprintf("%.*s/../fixtures/config", slash ? (int)(slash - __FILE__) : 1,
+                       slash ? __FILE__ : ".");
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    sr_buf_t b;
+    char chunk[4096];
+    size_t n;
+
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    sr_buf_init(&b);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        sr_buf_append(&b, chunk, n);
+    }
+    fclose(f);
+    while (b.len > 0 && b.base[b.len - 1] == '\n') {
+        b.len--;
+    }
+    sr_buf_putc(&b, '\0');
+    return b.base;
+}
+
+START_TEST(test_fixtures)
+{
+    static const char *const good[] = {"good-minimal", "good-two-outputs", NULL};
+    static const char *const badf[] = {"bad-types", "bad-yaml", "bad-duplicates", NULL};
+    char *dir = fixture_dir(), *path, *want, *got;
+    sr_cfg_ctx_t ctx;
+    sr_config_t *cfg;
+    sr_buf_t b;
+    size_t i, j, skip;
+
+    unsetenv("SR_FIXTURE_LOG_LEVEL");
+    for (i = 0; good[i] != NULL; i++) {
+        path = sr_asprintf("%s/%s.yaml", dir, good[i]);
+        sr_cfg_ctx_init(&ctx, NULL);
+        cfg = NULL;
+        sr_config_load(path, &cfg, &ctx);
+        got = joined(&ctx);
+        ck_assert_msg(cfg != NULL, "%s: %s", path, got);
+        if (strcmp(good[i], "good-two-outputs") == 0) {
+            ck_assert_int_eq(cfg->log_level, 2);
+            ck_assert_uint_eq(cfg->shutdown_timeout_ms, 90000);
+            ck_assert_int_eq(cfg->inputs[0].proxy_protocol, true);
+            ck_assert_uint_eq(cfg->inputs[0].idle_timeout_ms, 0);
+            ck_assert_uint_eq(cfg->inputs[1].max_message_size, 8192);
+            ck_assert_int_eq(cfg->outputs[0].min_severity, 3);
+            ck_assert_int_eq(cfg->outputs[0].input_allowed[0], true);
+            ck_assert_int_eq(cfg->outputs[0].input_allowed[1], false);
+            ck_assert_int_eq(cfg->outputs[1].input_allowed[1], true);
+            ck_assert_uint_eq(cfg->outputs[0].max_disk, 10u << 20);
+            ck_assert_int_eq(cfg->metrics_enabled, true);
+        }
+        sr_config_free(cfg);
+        sr_free(got);
+        sr_free(path);
+        sr_cfg_ctx_free(&ctx);
+    }
+    for (i = 0; badf[i] != NULL; i++) {
+        path = sr_asprintf("%s/%s.yaml", dir, badf[i]);
+        sr_cfg_ctx_init(&ctx, NULL);
+        ck_assert_int_eq(sr_config_load(path, &cfg, &ctx), SR_ECONFIG);
+        /* Messages carry the path as given; compare them by base name. */
+        skip = strlen(dir) + 1;
+        sr_buf_init(&b);
+        for (j = 0; j < ctx.n_errors; j++) {
+            ck_assert_int_eq(strncmp(ctx.errors[j], path, skip), 0);
+            sr_buf_printf(&b, "%s%s", j ? "\n" : "", ctx.errors[j] + skip);
+        }
+        sr_buf_putc(&b, '\0');
+        sr_free(path);
+        path = sr_asprintf("%s/%s.err", dir, badf[i]);
+        want = read_all(path);
+        ck_assert_msg(strcmp(b.base, want) == 0, "%s:\nwant:\n%s\ngot:\n%s", badf[i], want,
+                      b.base);
+        sr_free(want);
+        sr_free(path);
+        sr_buf_free(&b);
+        sr_cfg_ctx_free(&ctx);
+    }
+    sr_free(dir);
+}
+END_TEST
+
 START_TEST(test_reference)
 {
     char *buf = NULL;
@@ -944,6 +1041,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_defaults_applied);
     tcase_add_test(tc, test_interface_example);
     tcase_add_test(tc, test_tls_bad_certificate);
+    tcase_add_test(tc, test_fixtures);
     tcase_add_test(tc, test_reference);
     suite_add_tcase(s, tc);
     return s;
