@@ -844,13 +844,14 @@ static void on_connect(sr_conn_t *c, int status)
 
     if (status < 0) {
         const char *tls = sr_conn_error(c);
+        char why[512];
 
         r->conn = NULL;
         r->state = ST_IDLE;
-        sr_log_limited(&r->rl, SR_LOG_WARNING, "output redis \"%s\": cannot connect to %s: %s%s%s",
-                       NAME(r), cf->url_masked, uv_strerror(status), *tls ? ": " : "", tls);
+        snprintf(why, sizeof(why), "cannot connect to %s: %s%s%s", cf->url_masked,
+                 uv_strerror(status), *tls ? ": " : "", tls);
         if (!r->stopping) {
-            sr_output_failed(&r->base, "cannot connect");
+            sr_output_failed(&r->base, why); /* logs (rate-limited) and backs off */
         }
         return;
     }
