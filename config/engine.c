@@ -551,6 +551,32 @@ static const char *kind_name(const sr_node_t *n)
     return n->kind == SR_NODE_MAP ? "a mapping" : n->kind == SR_NODE_SEQ ? "a list" : "a scalar";
 }
 
+/* What a scalar key wants, for "expected X, not a list". */
+static const char *scalar_kind(const sr_cfg_key_t *k, char *buf, size_t len)
+{
+    switch (k->type) {
+    case SR_CFG_INT:
+        return "an integer";
+    case SR_CFG_BOOL:
+        return "true or false";
+    case SR_CFG_SIZE:
+        return "a size";
+    case SR_CFG_DURATION:
+        return "a duration";
+    case SR_CFG_ENUM: {
+        char t[256];
+        snprintf(buf, len, "a value (%s)", sr__cfg_type_name(k, t, sizeof(t)));
+        return buf;
+    }
+    case SR_CFG_ADDRESS:
+        return "an address (IP:PORT)";
+    case SR_CFG_SEVERITY:
+        return "a severity";
+    default:
+        return "a string";
+    }
+}
+
 static void free_field(const sr_cfg_key_t *k, void *field)
 {
     sr_strlist_t *l;
@@ -687,8 +713,7 @@ static bool set_value(sr_cfg_ctx_t *ctx, const char *kp, const sr_cfg_key_t *k,
         return true;
     }
     if (n->kind != SR_NODE_SCALAR) {
-        sr_cfg_error(ctx, n, "%s: expected %s, not %s", kp,
-                     k->type == SR_CFG_STRING || k->type == SR_CFG_PATH ? "a string" : "a value",
+        sr_cfg_error(ctx, n, "%s: expected %s, not %s", kp, scalar_kind(k, c, sizeof(c)),
                      kind_name(n));
         return false;
     }
