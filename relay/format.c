@@ -25,10 +25,9 @@
 #include "format.h"
 
 static const char *const facility_names[] = {
-    "kern",     "user",     "mail",   "daemon", "auth",   "syslog",
-    "lpr",      "news",     "uucp",   "cron",   "authpriv", "ftp",
-    "ntp",      "security", "console", "solaris-cron", "local0", "local1",
-    "local2",   "local3",   "local4", "local5", "local6", "local7",
+    "kern",   "user",   "mail",     "daemon", "auth",   "syslog",   "lpr",     "news",
+    "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "security", "console", "solaris-cron",
+    "local0", "local1", "local2",   "local3", "local4", "local5",   "local6",  "local7",
 };
 
 static const char *const severity_names[] = {
@@ -712,8 +711,7 @@ void sr_format_rfc3164(const sr_record_t *r, sr_buf_t *out)
         hms[1] = tm.tm_min;
         hms[2] = tm.tm_sec;
     }
-    sr_buf_printf(out, "%s %2d %02d:%02d:%02d", month_names[mon - 1], day, hms[0], hms[1],
-                  hms[2]);
+    sr_buf_printf(out, "%s %2d %02d:%02d:%02d", month_names[mon - 1], day, hms[0], hms[1], hms[2]);
 
     /* HOSTNAME: the record's, else the sender's address, so the TAG is
      * never read as a host. */

@@ -98,8 +98,7 @@ static void deliver_buf(sr_framer_t *f, int flags, sr_frame_cb cb, void *arg)
 
 /* Deliver a frame that is partly buffered (f->len bytes) and partly p[0..n),
  * with at most max bytes in all; zero copy when nothing is buffered. */
-static void deliver(sr_framer_t *f, const char *p, size_t n, int flags, sr_frame_cb cb,
-                    void *arg)
+static void deliver(sr_framer_t *f, const char *p, size_t n, int flags, sr_frame_cb cb, void *arg)
 {
     if (f->len == 0) {
         if (flags & SR_FRAME_TRUNCATED) {

@@ -51,11 +51,11 @@ static char *json_of(const sr_record_t *r)
     return s;
 }
 
-#define ck_buf_eq(b, lit)                                                                        \
-    do {                                                                                         \
-        ck_assert_uint_eq((b).len, sizeof(lit) - 1);                                             \
+#define ck_buf_eq(b, lit)                                                                          \
+    do {                                                                                           \
+        ck_assert_uint_eq((b).len, sizeof(lit) - 1);                                               \
         ck_assert_msg(memcmp((b).base, lit, sizeof(lit) - 1) == 0, "got '%.*s' want '%s'",         \
-                      (int)(b).len, (b).base, lit);                                              \
+                      (int)(b).len, (b).base, lit);                                                \
     } while (0)
 
 /* ---- JSON strings ------------------------------------------------------------------------- */
@@ -66,49 +66,50 @@ typedef struct esc_case_s {
     const char *out; /* with the quotes */
 } esc_case_t;
 
-#define ESC(i, o) {i, sizeof(i) - 1, o}
+#define ESC(i, o)                                                                                  \
+    {                                                                                              \
+        i, sizeof(i) - 1, o                                                                        \
+    }
 
 static const esc_case_t esc_cases[] = {
-    ESC("", "\"\""),
-    ESC("plain text", "\"plain text\""),
-    ESC("q\"b\\s/", "\"q\\\"b\\\\s/\""),
-    ESC("\n\r\t\b\f", "\"\\n\\r\\t\\b\\f\""),
-    ESC("\x01\x1f", "\"\\u0001\\u001f\""),
-    ESC("nul\0in", "\"nul\\u0000in\""),
-    ESC("\x0b\x1b", "\"\\u000b\\u001b\""),
+    ESC("", "\"\""), ESC("plain text", "\"plain text\""), ESC("q\"b\\s/", "\"q\\\"b\\\\s/\""),
+    ESC("\n\r\t\b\f", "\"\\n\\r\\t\\b\\f\""), ESC("\x01\x1f", "\"\\u0001\\u001f\""),
+    ESC("nul\0in", "\"nul\\u0000in\""), ESC("\x0b\x1b", "\"\\u000b\\u001b\""),
     ESC("del\x7f", "\"del\x7f\""),
     /* valid UTF-8 passes as is */
     ESC("caf\xc3\xa9", "\"caf\xc3\xa9\""),
     ESC("\xe2\x82\xac \xf0\x9f\x98\x80", "\"\xe2\x82\xac \xf0\x9f\x98\x80\""),
-    ESC("\xef\xbb\xbf", "\"\xef\xbb\xbf\""),            /* BOM is a valid character */
-    ESC("\xed\x9f\xbf", "\"\xed\x9f\xbf\""),            /* U+D7FF */
-    ESC("\xee\x80\x80", "\"\xee\x80\x80\""),            /* U+E000 */
-    ESC("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\""),    /* U+10FFFF */
-    ESC("\xc2\x80", "\"\xc2\x80\""),                    /* U+0080, a C1 control, is valid */
+    ESC("\xef\xbb\xbf", "\"\xef\xbb\xbf\""),         /* BOM is a valid character */
+    ESC("\xed\x9f\xbf", "\"\xed\x9f\xbf\""),         /* U+D7FF */
+    ESC("\xee\x80\x80", "\"\xee\x80\x80\""),         /* U+E000 */
+    ESC("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\""), /* U+10FFFF */
+    ESC("\xc2\x80", "\"\xc2\x80\""),                 /* U+0080, a C1 control, is valid */
 };
 
 /* Invalid UTF-8: one U+FFFD per maximal subpart. */
 #define FFFD "\xef\xbf\xbd"
 static const esc_case_t utf8_cases[] = {
-    ESC("\x80", "\"" FFFD "\""),                       /* lone continuation */
-    ESC("a\xbf" "b", "\"a" FFFD "b\""),
-    ESC("\x80\x80", "\"" FFFD FFFD "\""),              /* each continuation on its own */
-    ESC("\xc0\xaf", "\"" FFFD FFFD "\""),              /* overlong '/', C0 never valid */
+    ESC("\x80", "\"" FFFD "\""), /* lone continuation */
+    ESC("a\xbf"
+        "b",
+        "\"a" FFFD "b\""),
+    ESC("\x80\x80", "\"" FFFD FFFD "\""), /* each continuation on its own */
+    ESC("\xc0\xaf", "\"" FFFD FFFD "\""), /* overlong '/', C0 never valid */
     ESC("\xc1\xbf", "\"" FFFD FFFD "\""),
-    ESC("\xe0\x80\xaf", "\"" FFFD FFFD FFFD "\""),     /* overlong 3-byte */
+    ESC("\xe0\x80\xaf", "\"" FFFD FFFD FFFD "\""),          /* overlong 3-byte */
     ESC("\xf0\x80\x80\xaf", "\"" FFFD FFFD FFFD FFFD "\""), /* overlong 4-byte */
-    ESC("\xed\xa0\x80", "\"" FFFD FFFD FFFD "\""),     /* surrogate D800 */
-    ESC("\xed\xbf\xbf", "\"" FFFD FFFD FFFD "\""),     /* surrogate DFFF */
+    ESC("\xed\xa0\x80", "\"" FFFD FFFD FFFD "\""),          /* surrogate D800 */
+    ESC("\xed\xbf\xbf", "\"" FFFD FFFD FFFD "\""),          /* surrogate DFFF */
     ESC("\xf4\x90\x80\x80", "\"" FFFD FFFD FFFD FFFD "\""), /* U+110000 */
     ESC("\xf5\x80", "\"" FFFD FFFD "\""),
     ESC("\xff", "\"" FFFD "\""),
     ESC("\xfe\xff", "\"" FFFD FFFD "\""),
-    ESC("\xc3", "\"" FFFD "\""),                       /* truncated at end */
-    ESC("\xe2\x82", "\"" FFFD "\""),                   /* truncated 3-byte: one subpart */
-    ESC("\xf0\x9f\x98", "\"" FFFD "\""),               /* truncated 4-byte: one subpart */
-    ESC("\xe2\x82x", "\"" FFFD "x\""),                 /* interrupted by ASCII */
+    ESC("\xc3", "\"" FFFD "\""),                         /* truncated at end */
+    ESC("\xe2\x82", "\"" FFFD "\""),                     /* truncated 3-byte: one subpart */
+    ESC("\xf0\x9f\x98", "\"" FFFD "\""),                 /* truncated 4-byte: one subpart */
+    ESC("\xe2\x82x", "\"" FFFD "x\""),                   /* interrupted by ASCII */
     ESC("\xf0\x9f\x98\xc3\xa9", "\"" FFFD "\xc3\xa9\""), /* interrupted by a valid char */
-    ESC("\xc3\"", "\"" FFFD "\\\"\""),                 /* interrupted by a quote */
+    ESC("\xc3\"", "\"" FFFD "\\\"\""),                   /* interrupted by a quote */
     ESC("\xe2\x0a", "\"" FFFD "\\n\""),
     ESC("a\xe2\x82\xac\x80z", "\"a\xe2\x82\xac" FFFD "z\""),
     /* Unicode's own example: 61 F1 80 80 E1 80 C2 62 80 63 80 BF 64 */
@@ -259,7 +260,7 @@ static sr_record_t *mk5424(void)
     o = find(r, "ex@1").off + 1;
     r->sd_elems[2] = (sr_sd_elem_t){find_from(r, "ex@1", o), 6, 2};
     p = r->sd_params;
-    p[0] = (sr_sd_param_t){find(r, "iut"), find(r, "3\"") };
+    p[0] = (sr_sd_param_t){find(r, "iut"), find(r, "3\"")};
     p[0].value.len = 1;
     p[1] = (sr_sd_param_t){find(r, "eventSource"), find(r, "App\\\"lication\\]")};
     p[2] = (sr_sd_param_t){find(r, "eventID"), find(r, "1011")};
@@ -472,8 +473,8 @@ START_TEST(test_5424_from_3164_sanitize)
         ck_assert_int_eq(b.base[35 + i], 'h');
     }
     ck_assert_int_eq(b.base[35 + 255], ' ');
-    ck_assert_int_eq(memcmp(b.base + 291, "__aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa - - - m", 56),
-                     0);
+    ck_assert_int_eq(
+        memcmp(b.base + 291, "__aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa - - - m", 56), 0);
     ck_assert_uint_eq(b.len, 291 + 56);
     sr_buf_free(&b);
     sr_record_release(r);

@@ -31,8 +31,14 @@ typedef struct fcase_s {
 } fcase_t;
 
 #define S(lit) lit, sizeof(lit) - 1
-#define F(lit) {lit, sizeof(lit) - 1, 0}
-#define T(lit) {lit, sizeof(lit) - 1, SR_FRAME_TRUNCATED}
+#define F(lit)                                                                                     \
+    {                                                                                              \
+        lit, sizeof(lit) - 1, 0                                                                    \
+    }
+#define T(lit)                                                                                     \
+    {                                                                                              \
+        lit, sizeof(lit) - 1, SR_FRAME_TRUNCATED                                                   \
+    }
 
 static const fcase_t cases[] = {
     {"lf", SR_FRAMING_AUTO, 1024, S("<13>a\n<13>bc\n"), {F("<13>a"), F("<13>bc")}, 2, 0},
@@ -41,39 +47,82 @@ static const fcase_t cases[] = {
     {"octet", SR_FRAMING_AUTO, 1024, S("5 hello6 world!"), {F("hello"), F("world!")}, 2, 0},
     {"octet-mode", SR_FRAMING_OCTET, 1024, S("5 hello6 world!"), {F("hello"), F("world!")}, 2, 0},
     /* syslog-ng syslog(): the LF is inside the count */
-    {"octet-lf-inside", SR_FRAMING_AUTO, 1024,
-     S("87 <13>1 2026-11-21T22:58:36+00:00 snghost sngobs - - [meta sequenceId=\"1\"] obs message 1\n"
-       "87 <13>1 2026-11-21T22:58:36+00:00 snghost sngobs - - [meta sequenceId=\"2\"] obs message 2\n"),
-     {F("<13>1 2026-11-21T22:58:36+00:00 snghost sngobs - - [meta sequenceId=\"1\"] obs message 1\n"),
-      F("<13>1 2026-11-21T22:58:36+00:00 snghost sngobs - - [meta sequenceId=\"2\"] obs message 2\n")},
-     2, 0},
+    {"octet-lf-inside",
+     SR_FRAMING_AUTO,
+     1024,
+     S("87 <13>1 2026-11-21T22:58:36+00:00 snghost sngobs - - [meta sequenceId=\"1\"] obs message "
+       "1\n"
+       "87 <13>1 2026-11-21T22:58:36+00:00 snghost sngobs - - [meta sequenceId=\"2\"] obs message "
+       "2\n"),
+     {F("<13>1 2026-11-21T22:58:36+00:00 snghost sngobs - - [meta sequenceId=\"1\"] obs message "
+        "1\n"),
+      F("<13>1 2026-11-21T22:58:36+00:00 snghost sngobs - - [meta sequenceId=\"2\"] obs message "
+        "2\n")},
+     2,
+     0},
     {"octet-binary-inside", SR_FRAMING_AUTO, 1024, S("6 a\nb\0c\n"), {F("a\nb\0c\n")}, 1, 0},
-    {"mixed", SR_FRAMING_AUTO, 1024, S("5 hello<13>line\n3 abc\0<13>x\n11 <13>counted"),
-     {F("hello"), F("<13>line"), F("abc"), F("<13>x"), F("<13>counted")}, 5, 0},
-    {"stray-separators", SR_FRAMING_AUTO, 1024, S("\n\n\r\0<13>a\n\r\n\0\0001 x\r\n"),
-     {F("<13>a"), F("x")}, 2, 0},
+    {"mixed",
+     SR_FRAMING_AUTO,
+     1024,
+     S("5 hello<13>line\n3 abc\0<13>x\n11 <13>counted"),
+     {F("hello"), F("<13>line"), F("abc"), F("<13>x"), F("<13>counted")},
+     5,
+     0},
+    {"stray-separators",
+     SR_FRAMING_AUTO,
+     1024,
+     S("\n\n\r\0<13>a\n\r\n\0\0001 x\r\n"),
+     {F("<13>a"), F("x")},
+     2,
+     0},
     {"zero-count", SR_FRAMING_AUTO, 1024, S("0 abc\n"), {F("0 abc")}, 1, 0},
     {"leading-zero", SR_FRAMING_AUTO, 1024, S("05 hello\n"), {F("05 hello")}, 1, 0},
     {"bad-header", SR_FRAMING_AUTO, 1024, S("12x abc\n5 hello"), {F("12x abc"), F("hello")}, 2, 0},
     {"digits-then-lf", SR_FRAMING_AUTO, 1024, S("123\n<13>a\n"), {F("123"), F("<13>a")}, 2, 0},
     {"eleven-digits", SR_FRAMING_AUTO, 1024, S("12345678901 x\n"), {F("12345678901 x")}, 1, 0},
     {"absurd-11", SR_FRAMING_AUTO, 16, S("99999999999 abc\n"), {F("99999999999 abc")}, 1, 0},
-    {"absurd-10", SR_FRAMING_AUTO, 16, S("9999999999 0123456789abcdefghijklmnop"),
-     {T("0123456789abcdef")}, 1, 1},
-    {"count-over-max", SR_FRAMING_AUTO, 8, S("10 01234567893 abc"), {T("01234567"), F("abc")}, 2, 1},
+    {"absurd-10",
+     SR_FRAMING_AUTO,
+     16,
+     S("9999999999 0123456789abcdefghijklmnop"),
+     {T("0123456789abcdef")},
+     1,
+     1},
+    {"count-over-max",
+     SR_FRAMING_AUTO,
+     8,
+     S("10 01234567893 abc"),
+     {T("01234567"), F("abc")},
+     2,
+     1},
     {"count-is-max", SR_FRAMING_AUTO, 8, S("8 012345673 abc"), {F("01234567"), F("abc")}, 2, 0},
     {"line-over-max", SR_FRAMING_AUTO, 8, S("0123456789abc\nxy\n"), {T("01234567"), F("xy")}, 2, 1},
     {"line-is-max", SR_FRAMING_AUTO, 5, S("hello\nworld\0"), {F("hello"), F("world")}, 2, 0},
     {"line-max-plus-one", SR_FRAMING_NEWLINE, 5, S("hello!\nab"), {T("hello"), F("ab")}, 2, 1},
     {"line-over-max-eof", SR_FRAMING_NEWLINE, 4, S("abcdefgh"), {T("abcd")}, 1, 1},
-    {"octet-mode-garbage", SR_FRAMING_OCTET, 1024, S("<13>garbage\n5 hello"),
-     {F("<13>garbage"), F("hello")}, 2, 0},
+    {"octet-mode-garbage",
+     SR_FRAMING_OCTET,
+     1024,
+     S("<13>garbage\n5 hello"),
+     {F("<13>garbage"), F("hello")},
+     2,
+     0},
     {"octet-mode-bad-header", SR_FRAMING_OCTET, 1024, S("3abc\n2 ok"), {F("3abc"), F("ok")}, 2, 0},
     {"octet-mode-zero", SR_FRAMING_OCTET, 1024, S("0 x\n1 y"), {F("0 x"), F("y")}, 2, 0},
-    {"newline-mode-digits", SR_FRAMING_NEWLINE, 1024, S("5 hello\n12 x\0"), {F("5 hello"), F("12 x")},
-     2, 0},
-    {"eof-partial-line", SR_FRAMING_AUTO, 1024, S("<13>a\n<13>partial"), {F("<13>a"), F("<13>partial")},
-     2, 0},
+    {"newline-mode-digits",
+     SR_FRAMING_NEWLINE,
+     1024,
+     S("5 hello\n12 x\0"),
+     {F("5 hello"), F("12 x")},
+     2,
+     0},
+    {"eof-partial-line",
+     SR_FRAMING_AUTO,
+     1024,
+     S("<13>a\n<13>partial"),
+     {F("<13>a"), F("<13>partial")},
+     2,
+     0},
     {"eof-partial-octet", SR_FRAMING_AUTO, 1024, S("10 abc"), {T("abc")}, 1, 1},
     {"eof-header-only", SR_FRAMING_AUTO, 1024, S("42"), {F("42")}, 1, 0},
     {"eof-header-sp", SR_FRAMING_AUTO, 1024, S("42 "), {}, 0, 0},
@@ -83,7 +132,14 @@ static const fcase_t cases[] = {
     {"max-one", SR_FRAMING_AUTO, 1, S("ab\n3 xyz"), {T("a"), T("x")}, 2, 2},
     {"zeros-line", SR_FRAMING_AUTO, 1024, S("0000000003"), {F("0000000003")}, 1, 0},
     /* fuzz finding: header digits split from a non-digit, more digits than max */
-    {"digits-over-max", SR_FRAMING_OCTET, 1, S("999\0" "5 hello"), {T("9"), T("h")}, 2, 2},
+    {"digits-over-max",
+     SR_FRAMING_OCTET,
+     1,
+     S("999\0"
+       "5 hello"),
+     {T("9"), T("h")},
+     2,
+     2},
     {"digits-over-max-eof", SR_FRAMING_AUTO, 2, S("999"), {T("99")}, 1, 1},
     {"ten-digits-ok", SR_FRAMING_AUTO, 4, S("1000000000 abcdef"), {T("abcd")}, 1, 1},
 };
@@ -148,8 +204,8 @@ static void run_split(const fcase_t *c, const size_t *cuts, size_t n_cuts, const
                       (want.len == 0 || memcmp(s.got.base, want.base, want.len) == 0),
                   "%s (%s): got '%.*s' want '%.*s'", c->name, how, (int)s.got.len,
                   s.got.base ? s.got.base : "", (int)want.len, want.base ? want.base : "");
-    ck_assert_msg(f.truncated == c->truncated, "%s (%s): truncated %llu want %llu", c->name,
-                  how, (unsigned long long)f.truncated, (unsigned long long)c->truncated);
+    ck_assert_msg(f.truncated == c->truncated, "%s (%s): truncated %llu want %llu", c->name, how,
+                  (unsigned long long)f.truncated, (unsigned long long)c->truncated);
     ck_assert_uint_eq(sr_framer_buffered(&f), 0);
     sr_framer_free(&f);
     sr_buf_free(&s.got);

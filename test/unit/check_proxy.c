@@ -90,18 +90,18 @@ static const good_t goods[] = {
      "192.168.0.1 56324", "192.168.0.11 443"},
     {"v1 haproxy capture", "PROXY TCP4 127.0.0.5 127.0.0.1 56957 17621\r\n", NULL, 1, 0,
      "127.0.0.5 56957", "127.0.0.1 17621"},
-    {"v1 tcp6", "PROXY TCP6 2001:db8::1 ::1 65535 0\r\n", NULL, 1, 0, "2001:db8::1 65535",
-     "::1 0"},
+    {"v1 tcp6", "PROXY TCP6 2001:db8::1 ::1 65535 0\r\n", NULL, 1, 0, "2001:db8::1 65535", "::1 0"},
     {"v1 tcp6 longest",
      "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
      "65535 65535\r\n",
      NULL, 1, 0, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535",
      "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535"},
-    {"v1 tcp6 mapped", "PROXY TCP6 ::ffff:10.0.0.1 ::1 1 2\r\n", NULL, 1, 0,
-     "::ffff:10.0.0.1 1", "::1 2"},
+    {"v1 tcp6 mapped", "PROXY TCP6 ::ffff:10.0.0.1 ::1 1 2\r\n", NULL, 1, 0, "::ffff:10.0.0.1 1",
+     "::1 2"},
     {"v1 unknown", "PROXY UNKNOWN\r\n", NULL, 1, 1, NULL, NULL},
     {"v1 unknown worst case (107 bytes)",
-     "PROXY UNKNOWN ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+     "PROXY UNKNOWN ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
      "65535 65535\r\n",
      NULL, 1, 1, NULL, NULL},
     {"v2 haproxy capture", NULL, SIG "21 11 000c 7f000005 7f000001 9a2f 44d4", 2, 0,
@@ -112,26 +112,24 @@ static const good_t goods[] = {
      SIG "21 21 0024 20010db8000000000000000000000001 00000000000000000000000000000001 1770 18eb",
      2, 0, "2001:db8::1 6000", "::1 6379"},
     {"v2 aws vpce tlv", NULL,
-     SIG "21 11 0025 c0000201 0a000005 d431 0202 | ea 0016 01 767063652d30313233343536373839616263646566",
+     SIG "21 11 0025 c0000201 0a000005 d431 0202 | ea 0016 01 "
+         "767063652d30313233343536373839616263646566",
      2, 0, "192.0.2.1 54321", "10.0.0.5 514"},
     {"v2 noop and unknown tlvs", NULL,
      SIG "21 11 0015 c0000201 0a000005 d431 0202 | 04 0000 | f0 0003 010203", 2, 0,
      "192.0.2.1 54321", "10.0.0.5 514"},
     {"v2 ssl tlv with sub-tlvs", NULL,
-     SIG "21 11 001d c0000201 0a000005 d431 0202 | 20 000e 07 00000000 21 0003 312e33 22 0000",
-     2, 0, "192.0.2.1 54321", "10.0.0.5 514"},
+     SIG "21 11 001d c0000201 0a000005 d431 0202 | 20 000e 07 00000000 21 0003 312e33 22 0000", 2,
+     0, "192.0.2.1 54321", "10.0.0.5 514"},
     {"v2 local empty", NULL, SIG "20 00 0000", 2, 1, NULL, NULL},
-    {"v2 local with address block", NULL, SIG "20 11 000c 7f000005 7f000001 9a2f 44d4", 2, 1,
-     NULL, NULL},
+    {"v2 local with address block", NULL, SIG "20 11 000c 7f000005 7f000001 9a2f 44d4", 2, 1, NULL,
+     NULL},
     /* AWS NLB health check, as captured in kubernetes/kubernetes#57250: LOCAL,
      * fam 0x11 but no address block, CRC32C TLV then a 74-byte NOOP. */
-    {"v2 nlb health check", NULL,
-     SIG "20 11 0054 | 03 0004 bce5951f | 04 004a Z74",
-     2, 1, NULL, NULL},
+    {"v2 nlb health check", NULL, SIG "20 11 0054 | 03 0004 bce5951f | 04 004a Z74", 2, 1, NULL,
+     NULL},
     {"v2 proxy unspec", NULL, SIG "21 00 0000", 2, 1, NULL, NULL},
-    {"v2 unix", NULL,
-     SIG "21 31 00d8 2f746d702f61 Z210",
-     2, 1, NULL, NULL},
+    {"v2 unix", NULL, SIG "21 31 00d8 2f746d702f61 Z210", 2, 1, NULL, NULL},
 };
 
 static size_t good_bytes(const good_t *g, unsigned char *buf, size_t cap)
@@ -278,8 +276,7 @@ START_TEST(test_bad)
         if (k < b->refused_at) {
             ck_assert_msg(rc == 0, "%s: %zu bytes gave %d, want 0", b->name, k, rc);
         } else {
-            ck_assert_msg(rc == SR_EPROXY, "%s: %zu bytes gave %d, want SR_EPROXY", b->name, k,
-                          rc);
+            ck_assert_msg(rc == SR_EPROXY, "%s: %zu bytes gave %d, want SR_EPROXY", b->name, k, rc);
         }
     }
 }
@@ -309,8 +306,8 @@ START_TEST(test_nlb_crc_is_valid)
 
     ck_assert_str_eq(goods[15].name, "v2 nlb health check");
     ck_assert_uint_eq(n, 100);
-    stored = ((uint32_t)buf[19] << 24) | ((uint32_t)buf[20] << 16) | ((uint32_t)buf[21] << 8) |
-             buf[22];
+    stored =
+        ((uint32_t)buf[19] << 24) | ((uint32_t)buf[20] << 16) | ((uint32_t)buf[21] << 8) | buf[22];
     ck_assert_uint_eq(stored, 0xbce5951fu);
     memset(buf + 19, 0, 4);
     ck_assert_uint_eq(sr_crc32c(0, buf, n), stored);
@@ -374,8 +371,7 @@ START_TEST(test_max_header)
     buf[28] = 0x04;
     buf[29] = (unsigned char)(tl >> 8);
     buf[30] = (unsigned char)tl;
-    ck_assert_int_eq(sr_proxy_parse((char *)buf, SR_PROXY_MAX_HEADER, &info),
-                     SR_PROXY_MAX_HEADER);
+    ck_assert_int_eq(sr_proxy_parse((char *)buf, SR_PROXY_MAX_HEADER, &info), SR_PROXY_MAX_HEADER);
     ck_assert_int_eq(sr_proxy_parse((char *)buf, SR_PROXY_MAX_HEADER - 1, &info), 0);
     buf[15] = 0xf1;
     ck_assert_int_eq(sr_proxy_parse((char *)buf, 16, &info), SR_EPROXY);
