@@ -13,9 +13,10 @@ the chosen port written to --port-file once listening:
     events go to DIR/events ("connect", "handshake-failed ...", "closed N").
     --close-after N: close each connection after N lines, at a line
     boundary (the way Datadog drops a connection between batches).
+    --count-only: no checks, only count lines (for the benchmark).
 
   dd_intake.py https --cert C --key K --api-key KEY --port-file F --out DIR
-      [--fail STATUS:N ...] [--require-gzip] [--delay-first S]
+      [--fail STATUS:N ...] [--require-gzip] [--hold-first FILE]
     The HTTP logs intake, POST /api/v2/logs. Checks DD-API-KEY (403
     otherwise), Content-Type, Content-Encoding gzip, at most 5,000,000
     bytes uncompressed, a JSON array of 1..1000 objects each with string
@@ -24,8 +25,8 @@ the chosen port written to --port-file once listening:
     is summarised in DIR/requests as "STATUS ENTRIES BYTES ENCODING".
     --fail STATUS:N: answer STATUS (500, 429, 413, 403 ...) to the next N
     well-formed requests, in the order given, before accepting.
-    --delay-first S: hold the answer to the first request S seconds (so
-    the relay's queue fills and the next batch is a large one).
+    --hold-first FILE: hold the answer to the first request until FILE
+    exists (so the relay's queue fills and the next batches are full).
 
 Stops on SIGTERM or SIGINT.
 """
@@ -159,6 +160,9 @@ class TlsHandler(socketserver.BaseRequestHandler):
         prefix = (opts.api_key + " ").encode()
         buf = b""
         n = 0
+        if opts.count_only:
+            self.count(conn, ev)
+            return
         try:
             while True:
                 data = conn.recv(65536)
@@ -177,6 +181,19 @@ class TlsHandler(socketserver.BaseRequestHandler):
             pass
         if buf:
             append(os.path.join(opts.out, "rejected"), "no LF at end: %r\n" % buf[:200])
+        append(ev, "eof %d\n" % n)
+
+    def count(self, conn, ev):
+        """Benchmark mode: count LFs only, and write the total at EOF."""
+        n = 0
+        try:
+            while True:
+                data = conn.recv(1 << 20)
+                if not data:
+                    break
+                n += data.count(b"\n")
+        except (ssl.SSLError, OSError):
+            pass
         append(ev, "eof %d\n" % n)
 
     def one(self, raw, prefix):
@@ -254,9 +271,9 @@ class HttpHandler(http.server.BaseHTTPRequestHandler):
             status, reply, arr = 400, json.dumps({"errors": [str(e)]}), None
             append(os.path.join(opts.out, "rejected"), "%s\n" % e)
         with LOCK:
-            delay, opts.delay_first = opts.delay_first, 0
-        if delay:
-            time.sleep(delay)
+            hold, opts.hold_first = opts.hold_first, None
+        while hold and not os.path.exists(hold):
+            time.sleep(0.05)
         if status == 202:
             with LOCK:
                 if opts.fail_queue:
@@ -284,9 +301,10 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--close-after", type=int, default=0)
+    ap.add_argument("--count-only", action="store_true")
     ap.add_argument("--fail", action="append", default=[])
     ap.add_argument("--require-gzip", action="store_true")
-    ap.add_argument("--delay-first", type=float, default=0)
+    ap.add_argument("--hold-first", metavar="FILE")
     opts = ap.parse_args()
     opts.fail_queue = []
     for f in opts.fail:

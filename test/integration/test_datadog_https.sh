@@ -6,7 +6,7 @@
 #  2. 403, 413 and 400 are final: those batches are dropped and counted
 #     under syslog_relay_dropped_messages_total{reason="datadog_rejected"},
 #     and later batches go through.
-#  3. Limits (the first answer held 2 s, so the queue fills): 2500 small records go in requests of at most 1000 entries;
+#  3. Limits (the first answer held until all is queued): 2500 small records go in requests of at most 1000 entries;
 #     120 records of 60000 bytes are cut to max_message_size (counted) and
 #     split into requests of at most 5 MB uncompressed.
 . "$(dirname "$0")/lib.sh"
@@ -28,7 +28,7 @@ start_intake() { # NAME [extra args]
 }
 start_intake retry --fail 500:2 --fail 429:1
 start_intake final --fail 403:1 --fail 413:1 --fail 400:1
-start_intake big --delay-first 2
+start_intake big --hold-first "$T/release"
 
 output() { # NAME INTAKE INPUT [extra yaml lines]
     cat <<YAML
@@ -139,8 +139,11 @@ grep -q 'dd-final.*HTTP 403.*Forbidden' "$T/relay.log" || sr_fail "403 body not 
 sr_ok "403, 413 and 400 dropped, counted and logged; later batches delivered"
 
 # ---- 3. batch limits and truncation --------------------------------------------
-send "$(sr_port big-in)" "<14>1 2026-11-21T19:22:11Z h a - - - first, held 2 s"
-sleep 0.3
+send "$(sr_port big-in)" "<14>1 2026-11-21T19:22:11Z h a - - - first, answer held"
+for i in $(seq 1 100); do
+    [ "$(sr_metric 'syslog_relay_output_queue_messages{output="dd-big"}')" = 1 ] && break
+    sleep 0.1
+done
 python3 - "$(sr_port big-in)" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -150,14 +153,21 @@ for i in range(120):
     s.sendall(b"<14>1 2026-11-21T19:22:12Z h a - - - " + body + b"\n")
 s.close()
 PY
+# release the first answer once all 2621 records are queued
+for i in $(seq 1 300); do
+    [ "$(sr_metric 'syslog_relay_output_queue_messages{output="dd-big"}')" = 2621 ] && break
+    sleep 0.1
+done
+sr_assert_eq 2621 "$(sr_metric 'syslog_relay_output_queue_messages{output="dd-big"}')" "queued"
+touch "$T/release"
 sr_wait_lines "$T/big/accepted" 2621 60
 sleep 0.5
 sr_assert_eq 2621 "$(wc -l <"$T/big/accepted")" "entries accepted"
 sr_assert_eq 0 "$(wc -l <"$T/big/rejected")" "requests rejected by the intake"
 awk '$1 != 202 || $2 > 1000 || $3 > 5000000 {exit 1}' "$T/big/requests" ||
     sr_fail "a request broke a limit: $(cat "$T/big/requests")"
-# the first answer was held, so later batches were full: one hit the entry
-# cap and one was split at the byte cap
+# the first answer was held until everything was queued, so later batches
+# were full: one hit the entry cap and one was split at the byte cap
 awk '$2 == 1000 {e = 1} $3 > 4500000 {b = 1} END {exit !(e && b)}' "$T/big/requests" ||
     sr_fail "no request reached the limits: $(cat "$T/big/requests")"
 python3 - "$T/big/accepted" <<'PY' || sr_fail "big entries not cut as expected"
