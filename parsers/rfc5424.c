@@ -209,7 +209,11 @@ static sr_parse_result_t parse_rfc5424(sr_record_t *rec, const sr_parse_ctx_t *c
         i++;
     } else {
         j = sr__parse_rfc3339(p + i, n - i);
-        if (j == 0 || i + j >= n || p[i + j] != ' ') {
+        if (j > 0 && i + j == n) {
+            *reason = reason_at(rec, "truncated RFC 5424 header", n);
+            goto malformed;
+        }
+        if (j == 0 || p[i + j] != ' ') {
             *reason = reason_at(rec, "invalid RFC 5424 timestamp", i);
             goto malformed;
         }

@@ -187,7 +187,7 @@ static const case_t cases[] = {
     {"<13>1 2026-11-21T23:00:00+0100 h a p m - x", BAD("invalid RFC 5424 timestamp")},
     {"<13>1 2026-11-21 23:00:00Z h a p m - x", BAD("invalid RFC 5424 timestamp")},
     {"<13>1 2026-11-21T23:00:00Zh a p m - x", BAD("invalid RFC 5424 timestamp")},
-    {"<13>1 2026-11-21T23:00:00Z", BAD("invalid RFC 5424 timestamp")},
+    {"<13>1 2026-11-21T23:00:00Z", BAD("truncated RFC 5424 header at offset 26")},
     {"<13>1 -  h a p m - x", BAD("empty RFC 5424 header field at offset 8")},
     {"<13>1 - h  a p m - x", BAD("empty RFC 5424 header field")},
     {"<13>1 - h a p", BAD("truncated RFC 5424 header")},
