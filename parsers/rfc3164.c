@@ -22,8 +22,8 @@
 
 #include "parser.h"
 
-#define TAG_MAX 48   /* the longest TAG, as RFC 5424 bounds APP-NAME */
-#define PID_MAX 128  /* as RFC 5424 bounds PROCID */
+#define TAG_MAX 48  /* the longest TAG, as RFC 5424 bounds APP-NAME */
+#define PID_MAX 128 /* as RFC 5424 bounds PROCID */
 #define HOST_MAX 255
 
 typedef struct bsd_time_s {
@@ -205,8 +205,8 @@ static sr_slice_t complete_time(sr_record_t *rec, const bsd_time_t *t, const sr_
         year = year_from_days(floor_div(local_now, 86400));
         /* days_from_civil is linear in the day, so 29 February of a common
          * year counts as 1 March here; good enough for this comparison. */
-        local = days_from_civil(year, t->mon, t->day) * 86400 + t->hour * 3600 + t->min * 60 +
-                t->sec;
+        local =
+            days_from_civil(year, t->mon, t->day) * 86400 + t->hour * 3600 + t->min * 60 + t->sec;
         if (local > local_now + 7 * 86400) {
             year--;
         }
@@ -382,8 +382,8 @@ static sr_parse_result_t parse_rfc3164(sr_record_t *rec, const sr_parse_ctx_t *c
             for (j = i + 1; j < n && j - i - 1 < 6 && p[j] >= 'A' && p[j] <= 'Z'; j++) {
             }
             if (j - i - 1 >= 1 && j < n && p[j] == ':') {
-                utc = (j - i - 1 == 3 && (memcmp(p + i + 1, "UTC", 3) == 0 ||
-                                          memcmp(p + i + 1, "GMT", 3) == 0)) ||
+                utc = (j - i - 1 == 3 &&
+                       (memcmp(p + i + 1, "UTC", 3) == 0 || memcmp(p + i + 1, "GMT", 3) == 0)) ||
                       (j - i - 1 == 1 && p[i + 1] == 'Z');
                 i = j;
             }

@@ -198,9 +198,9 @@ static sr_parse_result_t parse_rfc5424(sr_record_t *rec, const sr_parse_ctx_t *c
     /* Claim the frame only when a timestamp plainly follows. */
     if (!(i + 2 < n && p[i] == ' ' &&
           ((p[i + 1] == '-' && p[i + 2] == ' ') ||
-           (i + 6 < n && p[i + 1] >= '0' && p[i + 1] <= '9' && p[i + 2] >= '0' &&
-            p[i + 2] <= '9' && p[i + 3] >= '0' && p[i + 3] <= '9' && p[i + 4] >= '0' &&
-            p[i + 4] <= '9' && p[i + 5] == '-')))) {
+           (i + 6 < n && p[i + 1] >= '0' && p[i + 1] <= '9' && p[i + 2] >= '0' && p[i + 2] <= '9' &&
+            p[i + 3] >= '0' && p[i + 3] <= '9' && p[i + 4] >= '0' && p[i + 4] <= '9' &&
+            p[i + 5] == '-')))) {
         *reason = "no RFC 3164 or RFC 5424 header";
         return SR_PARSE_NOT_MINE;
     }
@@ -302,13 +302,12 @@ done:
     rec->parse_error = NULL;
     return SR_PARSE_OK;
 
-malformed:
-    {
-        const char *keep = *reason;
+malformed : {
+    const char *keep = *reason;
 
-        sr_record_reset_fields(rec);
-        *reason = keep;
-    }
+    sr_record_reset_fields(rec);
+    *reason = keep;
+}
     return SR_PARSE_MALFORMED;
 }
 

@@ -564,8 +564,10 @@ int sr_tz_load(const char *name, sr_tz_t **out, char *err, size_t errlen)
         return 0;
     }
     if (!name_ok(name)) {
-        snprintf(err, errlen, "invalid time zone name '%.64s' (expected an IANA name such as "
-                 "Europe/Berlin, UTC, or +hh:mm)", name);
+        snprintf(err, errlen,
+                 "invalid time zone name '%.64s' (expected an IANA name such as "
+                 "Europe/Berlin, UTC, or +hh:mm)",
+                 name);
         return SR_ECONFIG;
     }
     dir = getenv("TZDIR");

@@ -42,8 +42,7 @@ static void check_record(const sr_record_t *r)
     check_slice(r, r->message);
     if (r->format == SR_FORMAT_RAW) {
         if (r->message.off != r->raw.off || r->message.len != r->raw.len ||
-            sr_slice_present(r->timestamp) || sr_slice_present(r->app_name) ||
-            r->n_sd_elems != 0) {
+            sr_slice_present(r->timestamp) || sr_slice_present(r->app_name) || r->n_sd_elems != 0) {
             abort();
         }
     } else if (r->parse_error != NULL) {

@@ -18,14 +18,14 @@ typedef struct pri_case_s {
 } pri_case_t;
 
 static const pri_case_t pri_cases[] = {
-    {"<0>", 0, 3, 0},      {"<0>x", 0, 3, 0},     {"<7>", 0, 3, 7},     {"<13>x", 0, 4, 13},
-    {"<99>", 0, 4, 99},    {"<100>", 0, 5, 100},  {"<191>", 0, 5, 191}, {"<191>1 -", 0, 5, 191},
-    {"<192>", 0, 0, 0},    {"<999>", 0, 0, 0},    {"<01>", 0, 0, 0},    {"<00>", 0, 0, 0},
-    {"<000>", 0, 0, 0},    {"<013>", 0, 0, 0},    {"<>", 0, 0, 0},      {"<1234>", 0, 0, 0},
-    {"<0191>", 0, 0, 0},   {"<13", 0, 0, 0},      {"<", 0, 0, 0},       {"", 0, 0, 0},
-    {"13>", 0, 0, 0},      {"< 13>", 0, 0, 0},    {"<13 >", 0, 0, 0},   {"<-1>", 0, 0, 0},
-    {"<+1>", 0, 0, 0},     {"<1a>", 0, 0, 0},     {"<13>", 3, 0, 0},    {"<191>", 4, 0, 0},
-    {" <13>", 0, 0, 0},    {"<<13>", 0, 0, 0},
+    {"<0>", 0, 3, 0},    {"<0>x", 0, 3, 0},    {"<7>", 0, 3, 7},     {"<13>x", 0, 4, 13},
+    {"<99>", 0, 4, 99},  {"<100>", 0, 5, 100}, {"<191>", 0, 5, 191}, {"<191>1 -", 0, 5, 191},
+    {"<192>", 0, 0, 0},  {"<999>", 0, 0, 0},   {"<01>", 0, 0, 0},    {"<00>", 0, 0, 0},
+    {"<000>", 0, 0, 0},  {"<013>", 0, 0, 0},   {"<>", 0, 0, 0},      {"<1234>", 0, 0, 0},
+    {"<0191>", 0, 0, 0}, {"<13", 0, 0, 0},     {"<", 0, 0, 0},       {"", 0, 0, 0},
+    {"13>", 0, 0, 0},    {"< 13>", 0, 0, 0},   {"<13 >", 0, 0, 0},   {"<-1>", 0, 0, 0},
+    {"<+1>", 0, 0, 0},   {"<1a>", 0, 0, 0},    {"<13>", 3, 0, 0},    {"<191>", 4, 0, 0},
+    {" <13>", 0, 0, 0},  {"<<13>", 0, 0, 0},
 };
 
 START_TEST(test_pri)
@@ -115,12 +115,11 @@ START_TEST(test_chain)
     ck_assert_msg(got == c->want, "'%s' mode %d: format %d, want %d (%s)", c->in, c->mode, got,
                   c->want, r->parse_error ? r->parse_error : "");
     ck_assert_int_eq(r->format, c->want);
-    ck_assert_msg(r->facility == c->fac && r->severity == c->sev, "'%s': %d.%d", c->in,
-                  r->facility, r->severity);
+    ck_assert_msg(r->facility == c->fac && r->severity == c->sev, "'%s': %d.%d", c->in, r->facility,
+                  r->severity);
     ck_assert_msg(r->message.len == strlen(c->msg) &&
                       memcmp(sr_record_ptr(r, r->message), c->msg, r->message.len) == 0,
-                  "'%s': message '%.*s'", c->in, (int)r->message.len,
-                  sr_record_ptr(r, r->message));
+                  "'%s': message '%.*s'", c->in, (int)r->message.len, sr_record_ptr(r, r->message));
     if (c->want == RAW) {
         ck_assert_ptr_nonnull(r->parse_error);
         ck_assert_str_eq(r->parse_error, c->reason);

@@ -39,8 +39,8 @@ static const case_t cases[] = {
      "lgapp3", ABSENT, "line one"},
     {"<13>Nov 21 22:42:19 snghost sngapp: sng message 1", OK, 1, 5, "2026-11-21T22:42:19+00:00",
      "snghost", "sngapp", ABSENT, "sng message 1"},
-    {"<133>Nov 21 22:58:26 rshost gtlsapp: obs message 1", OK, 16, 5,
-     "2026-11-21T22:58:26+00:00", "rshost", "gtlsapp", ABSENT, "obs message 1"},
+    {"<133>Nov 21 22:58:26 rshost gtlsapp: obs message 1", OK, 16, 5, "2026-11-21T22:58:26+00:00",
+     "rshost", "gtlsapp", ABSENT, "obs message 1"},
     /* RFC 3164 and syslog-ng guide examples. */
     {"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8", OK, 4, 2,
      "2026-10-11T22:14:15+00:00", "mymachine", "su", ABSENT,
@@ -77,8 +77,8 @@ static const case_t cases[] = {
     {"<13>Nov 21 22:42:07 su: pam_unix(su:session): session opened", OK, 1, 5,
      "2026-11-21T22:42:07+00:00", ABSENT, "su", ABSENT, "pam_unix(su:session): session opened"},
     /* busybox syslogd -R forwards without a hostname. */
-    {"<13>Nov 21 22:42:07 root: hello from busybox", OK, 1, 5, "2026-11-21T22:42:07+00:00",
-     ABSENT, "root", ABSENT, "hello from busybox"},
+    {"<13>Nov 21 22:42:07 root: hello from busybox", OK, 1, 5, "2026-11-21T22:42:07+00:00", ABSENT,
+     "root", ABSENT, "hello from busybox"},
     /* Hostnames: IPv4, IPv6, IPv6 ending in "::", bracketed, FQDN. */
     {"<13>Nov 21 22:42:07 192.0.2.1 app: x", OK, 1, 5, "2026-11-21T22:42:07+00:00", "192.0.2.1",
      "app", ABSENT, "x"},
@@ -112,8 +112,8 @@ static const case_t cases[] = {
      "Configured from console by vty0 (10.0.0.1)"},
     {"<189>123: *Nov 21 22:42:07.123 UTC: %SYS-5-CONFIG_I: x", OK, 23, 5,
      "2026-11-21T22:42:07.123+00:00", ABSENT, "%SYS-5-CONFIG_I", ABSENT, "x", "Europe/Berlin"},
-    {"<187>Nov 21 22:42:07.123: %LINK-3-UPDOWN: Interface Gi0/1, changed state to down", OK, 23,
-     3, "2026-11-21T22:42:07.123+00:00", ABSENT, "%LINK-3-UPDOWN", ABSENT,
+    {"<187>Nov 21 22:42:07.123: %LINK-3-UPDOWN: Interface Gi0/1, changed state to down", OK, 23, 3,
+     "2026-11-21T22:42:07.123+00:00", ABSENT, "%LINK-3-UPDOWN", ABSENT,
      "Interface Gi0/1, changed state to down"},
     {"<189>45: Nov 21 23:42:07 CET: %SYS-5-CONFIG_I: x", OK, 23, 5, "2026-11-21T23:42:07+01:00",
      ABSENT, "%SYS-5-CONFIG_I", ABSENT, "x", "Europe/Berlin"},
@@ -142,8 +142,8 @@ static const case_t cases[] = {
     {"<13>Nov 21 22:42:07 WIN-SRV01 MSWinEventLog\t1\tSecurity\t123", OK, 1, 5,
      "2026-11-21T22:42:07+00:00", "WIN-SRV01", "MSWinEventLog", ABSENT, "1\tSecurity\t123"},
     /* macOS. */
-    {"<13>Nov 21 22:42:07 mbp com.apple.xpc.launchd[1] (com.apple.foo): Service exited", OK, 1,
-     5, "2026-11-21T22:42:07+00:00", "mbp", "com.apple.xpc.launchd", "1",
+    {"<13>Nov 21 22:42:07 mbp com.apple.xpc.launchd[1] (com.apple.foo): Service exited", OK, 1, 5,
+     "2026-11-21T22:42:07+00:00", "mbp", "com.apple.xpc.launchd", "1",
      "(com.apple.foo): Service exited"},
     /* PRI and nothing recognisable (rsyslog #5098): all of it is the message. */
     {"<38>text", OK, 4, 6, ABSENT, ABSENT, ABSENT, ABSENT, "text"},
@@ -197,8 +197,7 @@ static const case_t cases[] = {
      "1969 Nov 21 22:42:07 h a: x"},
     /* Headers that stop early. */
     {"<13>Nov 21 22:42:07", OK, 1, 5, "2026-11-21T22:42:07+00:00", ABSENT, ABSENT, ABSENT, ""},
-    {"<13>Nov 21 22:42:07 host", OK, 1, 5, "2026-11-21T22:42:07+00:00", "host", ABSENT, ABSENT,
-     ""},
+    {"<13>Nov 21 22:42:07 host", OK, 1, 5, "2026-11-21T22:42:07+00:00", "host", ABSENT, ABSENT, ""},
     {"<13>Nov 21 22:42:07 host ", OK, 1, 5, "2026-11-21T22:42:07+00:00", "host", ABSENT, ABSENT,
      ""},
     /* TAGs that are not: too long, empty or unterminated PID, non-ASCII. */

@@ -75,8 +75,8 @@ static const case_t cases[] = {
     /* RFC 5424 section 6.5, examples 1 to 4. */
     {"<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - " BOM
      "'su root' failed for lonvick on /dev/pts/8",
-     OK, 4, 2, 1, "2003-10-11T22:14:15.003Z", "mymachine.example.com", "su", ABSENT, "ID47",
-     ABSENT, "'su root' failed for lonvick on /dev/pts/8"},
+     OK, 4, 2, 1, "2003-10-11T22:14:15.003Z", "mymachine.example.com", "su", ABSENT, "ID47", ABSENT,
+     "'su root' failed for lonvick on /dev/pts/8"},
     {"<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make "
      "the do-nuts.",
      OK, 20, 5, 1, "2003-08-24T05:14:15.000003-07:00", "192.0.2.1", "myproc", "8710", ABSENT,
@@ -95,10 +95,10 @@ static const case_t cases[] = {
      "[examplePriority@32473 class=\"high\"]",
      ""},
     /* RFC 5424 section 6.2.3.1 timestamps. */
-    {"<13>1 1985-04-12T23:20:50.52Z h a p m - x", OK, 1, 5, 1, "1985-04-12T23:20:50.52Z", "h",
-     "a", "p", "m", ABSENT, "x"},
-    {"<13>1 1985-04-12T19:20:50.52-04:00 h a p m - x", OK, 1, 5, 1,
-     "1985-04-12T19:20:50.52-04:00", "h", "a", "p", "m", ABSENT, "x"},
+    {"<13>1 1985-04-12T23:20:50.52Z h a p m - x", OK, 1, 5, 1, "1985-04-12T23:20:50.52Z", "h", "a",
+     "p", "m", ABSENT, "x"},
+    {"<13>1 1985-04-12T19:20:50.52-04:00 h a p m - x", OK, 1, 5, 1, "1985-04-12T19:20:50.52-04:00",
+     "h", "a", "p", "m", ABSENT, "x"},
     /* What logger, rsyslog and syslog-ng send (docs/research captures). */
     {"<13>1 2026-11-21T22:42:07.581084+00:00 vm lgapp - - [timeQuality tzKnown=\"1\" "
      "isSynced=\"0\"] line one",
@@ -108,11 +108,11 @@ static const case_t cases[] = {
      "isSynced=\"0\"][test@32473 k=\"v1\"] sd message",
      OK, 1, 5, 1, "2026-11-21T22:42:07.593072+00:00", "vm", "lgsd", "19719", "MID1",
      "[timeQuality tzKnown=\"1\" isSynced=\"0\"][test@32473 k=\"v1\"]", "sd message"},
-    {"<13>1 2026-11-21T22:58:36+00:00 snghost sngobs - - [meta sequenceId=\"1\"] obs message 1",
-     OK, 1, 5, 1, "2026-11-21T22:58:36+00:00", "snghost", "sngobs", ABSENT, ABSENT,
+    {"<13>1 2026-11-21T22:58:36+00:00 snghost sngobs - - [meta sequenceId=\"1\"] obs message 1", OK,
+     1, 5, 1, "2026-11-21T22:58:36+00:00", "snghost", "sngobs", ABSENT, ABSENT,
      "[meta sequenceId=\"1\"]", "obs message 1"},
-    {"<133>1 2026-11-21T22:58:36.225959+00:00 rshost rfc5424fmt - - - obs message 1", OK, 16, 5,
-     1, "2026-11-21T22:58:36.225959+00:00", "rshost", "rfc5424fmt", ABSENT, ABSENT, ABSENT,
+    {"<133>1 2026-11-21T22:58:36.225959+00:00 rshost rfc5424fmt - - - obs message 1", OK, 16, 5, 1,
+     "2026-11-21T22:58:36.225959+00:00", "rshost", "rfc5424fmt", ABSENT, ABSENT, ABSENT,
      "obs message 1"},
     {"<46>1 2026-11-21T22:42:07Z host svc - - [metas ddsource=\"nginx\" ddtags=\"env:prod,a:b\"] "
      "hello",
@@ -121,12 +121,10 @@ static const case_t cases[] = {
     /* Edge: all NILVALUE, empty MSG, SP with nothing after, PRI limits. */
     {"<0>1 - - - - - -", OK, 0, 0, 1, ABSENT, ABSENT, ABSENT, ABSENT, ABSENT, ABSENT, ""},
     {"<191>1 - - - - - - ", OK, 23, 7, 1, ABSENT, ABSENT, ABSENT, ABSENT, ABSENT, ABSENT, ""},
-    {"<191>99 - - - - - - m", OK, 23, 7, 99, ABSENT, ABSENT, ABSENT, ABSENT, ABSENT, ABSENT,
-     "m"},
+    {"<191>99 - - - - - - m", OK, 23, 7, 99, ABSENT, ABSENT, ABSENT, ABSENT, ABSENT, ABSENT, "m"},
     {"<13>1 - -h -a -p -m - x", OK, 1, 5, 1, ABSENT, "-h", "-a", "-p", "-m", ABSENT, "x"},
     /* The message keeps everything after the one SP, spaces included. */
-    {"<13>1 - h a p m -   spaced  ", OK, 1, 5, 1, ABSENT, "h", "a", "p", "m", ABSENT,
-     "  spaced  "},
+    {"<13>1 - h a p m -   spaced  ", OK, 1, 5, 1, ABSENT, "h", "a", "p", "m", ABSENT, "  spaced  "},
     /* A BOM is removed only at the start of MSG. */
     {"<13>1 - h a p m - x" BOM "y", OK, 1, 5, 1, ABSENT, "h", "a", "p", "m", ABSENT, "x" BOM "y"},
     {"<13>1 - h a p m - " BOM, OK, 1, 5, 1, ABSENT, "h", "a", "p", "m", ABSENT, ""},
@@ -144,8 +142,7 @@ static const case_t cases[] = {
     {"<13>1 - h a p m [a k=\"\"] x", OK, 1, 5, 1, ABSENT, "h", "a", "p", "m", "[a k=\"\"]", "x"},
     {"<13>1 - h a p m [a k=\"1\" k=\"2\"][a j=\"3\"]", OK, 1, 5, 1, ABSENT, "h", "a", "p", "m",
      "[a k=\"1\" k=\"2\"][a j=\"3\"]", ""},
-    {"<13>1 - h a p m [a[b k=\"1\"]", OK, 1, 5, 1, ABSENT, "h", "a", "p", "m", "[a[b k=\"1\"]",
-     ""},
+    {"<13>1 - h a p m [a[b k=\"1\"]", OK, 1, 5, 1, ABSENT, "h", "a", "p", "m", "[a[b k=\"1\"]", ""},
     {"<13>1 - h a p m [a k=\"\xc3\xa9\xff\"]", OK, 1, 5, 1, ABSENT, "h", "a", "p", "m",
      "[a k=\"\xc3\xa9\xff\"]", ""},
     {"<13>1 - h a p m [a] [b] x", OK, 1, 5, 1, ABSENT, "h", "a", "p", "m", "[a]", "[b] x"},
@@ -275,8 +272,8 @@ START_TEST(test_fixtures)
     } else {
         ck_assert_int_ne(c->want, SR_PARSE_OK);
         ck_assert_ptr_nonnull(r->parse_error);
-        ck_assert_msg(strncmp(r->parse_error, c->reason, strlen(c->reason)) == 0, "%s: '%s'",
-                      c->in, r->parse_error);
+        ck_assert_msg(strncmp(r->parse_error, c->reason, strlen(c->reason)) == 0, "%s: '%s'", c->in,
+                      r->parse_error);
         check_slice(r, r->message, c->in, "raw message", c->in);
     }
     sr_record_release(r);
@@ -291,10 +288,9 @@ START_TEST(test_field_limits)
         size_t max;
         const char *why;
     } lim[] = {
-        {0, 255, "RFC 5424 HOSTNAME too long"}, {1, 48, "RFC 5424 APP-NAME too long"},
-        {2, 128, "RFC 5424 PROCID too long"},   {3, 32, "RFC 5424 MSGID too long"},
-        {4, 32, "invalid RFC 5424 structured data"},
-        {5, 32, "invalid RFC 5424 structured data"},
+        {0, 255, "RFC 5424 HOSTNAME too long"},      {1, 48, "RFC 5424 APP-NAME too long"},
+        {2, 128, "RFC 5424 PROCID too long"},        {3, 32, "RFC 5424 MSGID too long"},
+        {4, 32, "invalid RFC 5424 structured data"}, {5, 32, "invalid RFC 5424 structured data"},
     };
     size_t i, extra;
 
@@ -316,8 +312,8 @@ START_TEST(test_field_limits)
             r = sr_record_create(in, strlen(in));
             got = sr_parser_rfc5424.parse(r, &ctx, &why);
             if (extra == 0) {
-                ck_assert_msg(got == SR_PARSE_OK, "field %d at %zu: %s", lim[i].field,
-                              lim[i].max, why);
+                ck_assert_msg(got == SR_PARSE_OK, "field %d at %zu: %s", lim[i].field, lim[i].max,
+                              why);
                 s = lim[i].field == 0   ? r->hostname
                     : lim[i].field == 1 ? r->app_name
                     : lim[i].field == 2 ? r->procid

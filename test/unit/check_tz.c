@@ -46,13 +46,13 @@ static const offset_case_t offset_cases[] = {
     {"Europe/Berlin", 2026, 1, 15, 12, 0, 3600},
     {"Europe/Berlin", 2026, 7, 1, 12, 0, 7200},
     {"Europe/Berlin", 2026, 3, 29, 1, 59, 3600},
-    {"Europe/Berlin", 2026, 3, 29, 2, 30, 3600},  /* gap: the offset before */
+    {"Europe/Berlin", 2026, 3, 29, 2, 30, 3600}, /* gap: the offset before */
     {"Europe/Berlin", 2026, 3, 29, 3, 0, 7200},
     {"Europe/Berlin", 2026, 10, 25, 1, 59, 7200},
     {"Europe/Berlin", 2026, 10, 25, 2, 30, 7200}, /* overlap: the first one */
     {"Europe/Berlin", 2026, 10, 25, 3, 0, 3600},
-    {"Europe/Berlin", 1975, 7, 1, 12, 0, 3600},   /* no DST in 1975 */
-    {"Europe/Berlin", 2150, 7, 1, 12, 0, 7200},   /* past the file: the rule */
+    {"Europe/Berlin", 1975, 7, 1, 12, 0, 3600}, /* no DST in 1975 */
+    {"Europe/Berlin", 2150, 7, 1, 12, 0, 7200}, /* past the file: the rule */
     {"Europe/Berlin", 2150, 12, 1, 12, 0, 3600},
     /* America/New_York */
     {"America/New_York", 2026, 1, 1, 0, 0, -18000},
@@ -83,8 +83,8 @@ START_TEST(test_offsets)
     sr_tz_t *tz = load_ok(c->zone);
     int32_t got = sr_tz_offset_for_local(tz, local_secs(c->y, c->mo, c->d, c->h, c->mi, 0));
 
-    ck_assert_msg(got == c->want, "%s %04d-%02d-%02d %02d:%02d: offset %d, want %d", c->zone,
-                  c->y, c->mo, c->d, c->h, c->mi, got, c->want);
+    ck_assert_msg(got == c->want, "%s %04d-%02d-%02d %02d:%02d: offset %d, want %d", c->zone, c->y,
+                  c->mo, c->d, c->h, c->mi, got, c->want);
     sr_tz_free(tz);
 }
 END_TEST
@@ -98,10 +98,21 @@ START_TEST(test_null_is_utc)
 END_TEST
 
 static const char *const bad_names[] = {
-    "Mars/Base",      "../../etc/passwd", "Europe/../../etc/passwd", "/etc/localtime",
-    "",               "+25:00",           "+5:30",                   "+05:60",
-    "05:00",          "Europe/Berlin ",   "Europe\\Berlin",          "Europe/Berlin\n",
-    "+05:30:00",      "Europe",           "UTC+1",
+    "Mars/Base",
+    "../../etc/passwd",
+    "Europe/../../etc/passwd",
+    "/etc/localtime",
+    "",
+    "+25:00",
+    "+5:30",
+    "+05:60",
+    "05:00",
+    "Europe/Berlin ",
+    "Europe\\Berlin",
+    "Europe/Berlin\n",
+    "+05:30:00",
+    "Europe",
+    "UTC+1",
 };
 
 START_TEST(test_bad_names)
@@ -149,11 +160,11 @@ START_TEST(test_tzif_v1_and_broken_files)
     setenv("TZDIR", tzdir, 1);
     memset(f, 0, sizeof(f));
     memcpy(f, "TZif", 4);
-    put32(f + 32, 1);  /* timecnt */
-    put32(f + 36, 2);  /* typecnt */
-    put32(f + 40, 8);  /* charcnt */
+    put32(f + 32, 1); /* timecnt */
+    put32(f + 36, 2); /* typecnt */
+    put32(f + 40, 8); /* charcnt */
     put32(f + 44, 946684800);
-    f[48] = 1;         /* the transition goes to type 1 */
+    f[48] = 1; /* the transition goes to type 1 */
     put32(f + 49, 3600);
     put32(f + 55, 10800);
     f[59] = 0;
