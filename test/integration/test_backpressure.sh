@@ -7,7 +7,12 @@
 . "$(dirname "$0")/lib.sh"
 
 mkfifo "$T/fifo"
-exec 9<>"$T/fifo" # a reader that never reads, so the relay's open succeeds
+# A reader that never reads, so the relay's open succeeds and its writes
+# stall once the pipe is full. A process of its own (not this shell), so
+# cleanup can end it and unblock the relay whatever happens.
+sleep 300 <>"$T/fifo" &
+HOLDER=$!
+sr_track "$HOLDER"
 cat >"$T/relay.yaml" <<YAML
 workers: 1
 inputs:
@@ -26,7 +31,7 @@ metrics:
 YAML
 sr_start_relay "$T/relay.yaml"
 TCP=$(sr_port t)
-N=60000
+N=300000 # about 30 MB: far more than the kernel's socket buffers hold
 python3 - "$TCP" "$N" <<'PY' &
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -55,7 +60,7 @@ q=$(sr_metric 'syslog_relay_output_queue_bytes{output="slow"}')
 kill -0 "$SENDER" || sr_fail "the sender finished although the relay held it back"
 
 # The reader wakes up: everything arrives, in order.
-cat <&9 >"$T/out.raw" &
+cat "$T/fifo" >"$T/out.raw" &
 sr_track $!
 wait "$SENDER"
 sr_wait_lines "$T/out.raw" "$N" 60
@@ -66,5 +71,4 @@ n = int(sys.argv[2])
 assert seqs == list(range(n)), (len(seqs), seqs[:3])
 PY
 sr_stop_relay
-exec 9>&-
 sr_ok "back-pressure holds the sender, nothing lost, order kept"
