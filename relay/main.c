@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../config/config.h"
 #include "http.h"
@@ -19,6 +20,9 @@
 #include "output_core.h"
 #include "pipeline.h"
 #include "server.h"
+
+/* How long outputs may take to stop once the drain is over. */
+#define STOP_GRACE_MS 5000
 
 static struct {
     uv_loop_t *loop;
@@ -94,9 +98,21 @@ static void on_output_stopped(sr_output_t *o)
     uv_close((uv_handle_t *)&app.drain_timer, NULL);
 }
 
+/* Outputs had their time; one that still cannot stop (a write stuck on a
+ * hung file system) must not keep the process alive forever. */
+static void on_stop_deadline(uv_timer_t *t)
+{
+    sr_error("outputs did not stop within %d s of shutdown_timeout; exiting anyway",
+             STOP_GRACE_MS / 1000);
+    _exit(1);
+}
+
 static void stop_outputs(void)
 {
     size_t i;
+
+    uv_timer_start(&app.drain_timer, on_stop_deadline, STOP_GRACE_MS, 0);
+    uv_unref((uv_handle_t *)&app.drain_timer);
 
     for (i = 0; i < app.n_outputs; i++) {
         size_t lost = sr_output_discard(app.outputs[i], "shutdown");
