@@ -102,6 +102,16 @@ static void on_output_stopped(sr_output_t *o)
  * hung file system) must not keep the process alive forever. */
 static void on_stop_deadline(uv_timer_t *t)
 {
+    size_t i;
+
+    for (i = 0; i < app.n_outputs; i++) {
+        size_t lost = sr_output_pending(app.outputs[i]);
+
+        if (lost > 0) {
+            sr_error("output %s \"%s\": %zu records in flight not delivered; lost",
+                     app.outputs[i]->desc->name, app.outputs[i]->name, lost);
+        }
+    }
     sr_error("outputs did not stop within %d s of shutdown_timeout; exiting anyway",
              STOP_GRACE_MS / 1000);
     _exit(1);
