@@ -26,12 +26,14 @@ struct sr_pipeline_s {
     sr_record_t **spare; /* swapped with inbox to route outside the lock */
     size_t spare_cap;
     uint64_t routed;
-    atomic_bool congested; /* the inbox passed INBOX_LIMIT */
+    size_t inbox_bytes;    /* sr_record_size() of what the inbox holds */
+    atomic_bool congested; /* inbox_bytes passed INBOX_LIMIT */
 };
 
-/* Records handed over but not yet routed before inputs are held back:
- * bounds memory when the main loop itself falls behind. */
-#define INBOX_LIMIT 65536
+/* Bytes of records handed over but not yet routed before inputs are held
+ * back: bounds memory when the main loop falls behind, and keeps an
+ * output's queue within max_memory plus this much once it is full. */
+#define INBOX_LIMIT (2u << 20)
 
 static void on_async(uv_async_t *a)
 {
@@ -83,6 +85,7 @@ void sr_pipeline_drain(sr_pipeline_t *p)
         p->inbox = p->spare;
         p->cap = p->spare_cap;
         p->n = 0;
+        p->inbox_bytes = 0;
         atomic_store(&p->congested, false);
         pthread_mutex_unlock(&p->mu);
         if (n == 0) {
@@ -136,6 +139,7 @@ void sr_ingest_init(sr_ingest_t *in, sr_pipeline_t *p)
     in->batch = NULL;
     in->n = 0;
     in->cap = 0;
+    in->bytes = 0;
 }
 
 void sr_ingest_frame(sr_ingest_t *in, const sr_input_conf_t *conf, sr_input_stats_t *st,
@@ -167,6 +171,7 @@ void sr_ingest_frame(sr_ingest_t *in, const sr_input_conf_t *conf, sr_input_stat
         in->batch = sr_realloc(in->batch, in->cap * sizeof(*in->batch));
     }
     in->batch[in->n++] = rec;
+    in->bytes += sr_record_size(rec);
 }
 
 void sr_ingest_flush(sr_ingest_t *in)
@@ -183,11 +188,13 @@ void sr_ingest_flush(sr_ingest_t *in)
     }
     memcpy(p->inbox + p->n, in->batch, in->n * sizeof(*in->batch));
     p->n += in->n;
-    if (p->n > INBOX_LIMIT) {
+    p->inbox_bytes += in->bytes;
+    if (p->inbox_bytes > INBOX_LIMIT) {
         atomic_store(&p->congested, true);
     }
     pthread_mutex_unlock(&p->mu);
     in->n = 0;
+    in->bytes = 0;
     uv_async_send(&p->async);
 }
 

@@ -40,6 +40,7 @@ typedef struct sr_ingest_s {
     sr_record_t **batch;
     size_t n;
     size_t cap;
+    size_t bytes; /* sr_record_size() of the batch */
 } sr_ingest_t;
 
 /* Main loop side. outputs[] stay owned by the caller. */
