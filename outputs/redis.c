@@ -80,7 +80,8 @@ static const sr_cfg_key_t keys[] = {
     {"batch_size", SR_CFG_INT, "500", 1, REDIS_MAX_BATCH, offsetof(redis_conf_t, batch_size),
      NULL, NULL, 0, "Records per RPUSH (list mode) or per write of XADD/PUBLISH commands."},
     {"pipeline", SR_CFG_INT, "8", 1, 64, offsetof(redis_conf_t, pipeline), NULL, NULL, 0,
-     "Batches sent and not yet acknowledged, at most (1: wait for each reply)."},
+     "Batches sent and not yet acknowledged, at most; 1 turns pipelining off: one command in "
+     "flight, each waiting for the previous reply."},
     {"stream_maxlen", SR_CFG_INT, "0", 0, INT64_MAX, offsetof(redis_conf_t, stream_maxlen), NULL,
      NULL, 0, "Stream mode: XADD with MAXLEN ~ N, trimming old entries (0: no trimming)."},
     {"connect_timeout", SR_CFG_DURATION, "5s", 100, 300000,
@@ -344,7 +345,8 @@ typedef struct redis_out_s {
     size_t bq_n;
     size_t n_failed;          /* batches in bq marked failed */
     int64_t last_len;         /* list length from the last RPUSH/LLEN reply; -1 unknown */
-    int64_t inflight_records; /* records in REQ_DATA not yet answered */
+    int64_t inflight_records; /* list mode: records in REQ_DATA not yet answered */
+    size_t inflight_cmds;     /* REQ_DATA not yet answered */
     bool llen_pending;
     uint64_t last_poll;
     bool want_ready;    /* we said SR_EBUSY; call sr_output_ready when we can take more */
@@ -403,6 +405,9 @@ static void add_req(redis_out_t *r, req_kind_t kind, sr_batch_t *b, uint32_t n)
     q->b = b;
     q->n = n;
     q->sent = uv_now(r->base.loop);
+    if (kind == REQ_DATA) {
+        r->inflight_cmds++;
+    }
 }
 
 /* Room left in the list under max_length, counting what is in flight. */
@@ -514,7 +519,14 @@ static bool send_chunk(redis_out_t *r)
     if (bs->failed) {
         return false;
     }
+    /* pipeline 1: one command in flight, one round trip each (no pipelining). */
+    if (c->pipeline == 1 && r->inflight_cmds > 0) {
+        return false;
+    }
     k = SR_MIN(b->n - bs->sent, (uint32_t)c->batch_size);
+    if (c->pipeline == 1 && c->mode != MODE_LIST) {
+        k = 1;
+    }
     if (c->mode == MODE_LIST) {
         room = list_room(r);
         if (room <= 0) {
@@ -651,6 +663,7 @@ static void conn_lost(redis_out_t *r, const char *why)
     r->rq_n = 0;
     r->rq_head = 0;
     r->inflight_records = 0;
+    r->inflight_cmds = 0;
     r->last_len = -1;
     r->llen_pending = false;
     r->n_failed = 0;
@@ -707,6 +720,7 @@ static void on_data_reply(redis_out_t *r, const req_t *q, const sr_resp_reply_t 
     bstate_t *bs = b->priv;
 
     bs->reqs--;
+    r->inflight_cmds--;
     if (r->conf->mode == MODE_LIST) {
         r->inflight_records -= q->n;
     }
