@@ -43,10 +43,14 @@ PTCP=$(sr_port pp-tcp); PTLS=$(sr_port pp-tls); MP=$(sr_port metrics)
 [ -n "$PTCP" ] && [ -n "$PTLS" ] || sr_fail "ports not logged"
 
 # --- HAProxy in front -------------------------------------------------------
-FV1=$(sr_free_port); FV2=$(sr_free_port); FTLS=$(sr_free_port)
-while [ "$FV2" = "$FV1" ]; do FV2=$(sr_free_port); done
-while [ "$FTLS" = "$FV1" ] || [ "$FTLS" = "$FV2" ]; do FTLS=$(sr_free_port); done
-cat >"$T/haproxy.cfg" <<CFG
+# Ports picked now may be taken by a parallel test before HAProxy binds
+# them: then HAProxy exits, and we try again with fresh ones.
+start_haproxy() {
+    local i p n
+    FV1=$(sr_free_port); FV2=$(sr_free_port); FTLS=$(sr_free_port)
+    while [ "$FV2" = "$FV1" ]; do FV2=$(sr_free_port); done
+    while [ "$FTLS" = "$FV1" ] || [ "$FTLS" = "$FV2" ]; do FTLS=$(sr_free_port); done
+    cat >"$T/haproxy.cfg" <<CFG
 global
     maxconn 100
 defaults
@@ -70,21 +74,27 @@ frontend fe_tls
 backend be_tls
     server relay 127.0.0.1:$PTLS send-proxy-v2
 CFG
-haproxy -c -f "$T/haproxy.cfg" >"$T/haproxy.check" 2>&1 ||
-    sr_fail "haproxy config: $(cat "$T/haproxy.check")"
-haproxy -f "$T/haproxy.cfg" -db >"$T/haproxy.log" 2>&1 &
-sr_track $!
-HAP=$!
-for i in $(seq 1 100); do
-    n=0
-    for p in $FV1 $FV2 $FTLS; do
-        ss -ltnH "sport = :$p" | grep -q . && n=$((n + 1))
+    haproxy -c -f "$T/haproxy.cfg" >"$T/haproxy.check" 2>&1 ||
+        sr_fail "haproxy config: $(cat "$T/haproxy.check")"
+    haproxy -f "$T/haproxy.cfg" -db >"$T/haproxy.log" 2>&1 &
+    HAP=$!
+    sr_track "$HAP"
+    for i in $(seq 1 100); do
+        kill -0 "$HAP" 2>/dev/null || return 1
+        n=0
+        for p in $FV1 $FV2 $FTLS; do
+            ss -ltnpH "sport = :$p" | grep -q "pid=$HAP," && n=$((n + 1))
+        done
+        [ "$n" = 3 ] && return 0
+        sleep 0.1
     done
-    [ "$n" = 3 ] && break
-    kill -0 "$HAP" 2>/dev/null || sr_fail "haproxy exited: $(cat "$T/haproxy.log")"
-    sleep 0.1
+    return 1
+}
+for attempt in 1 2 3; do
+    start_haproxy && break
+    kill "$HAP" 2>/dev/null
+    [ "$attempt" = 3 ] && sr_fail "haproxy did not start: $(cat "$T/haproxy.log")"
 done
-[ "$n" = 3 ] || sr_fail "haproxy did not listen within 10 s"
 
 cat >"$T/client.py" <<'PY'
 import socket, ssl, struct, sys, time
