@@ -422,6 +422,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         if (c->state == CONN_PROXY && c->got_bytes) {
             reject(c, "proxy_header");
+        } else if (c->state == CONN_TLS && c->got_bytes) {
+            reject(c, "tls_handshake"); /* gave up in the middle of the handshake */
         } else {
             conn_close(c, true);
         }
