@@ -92,7 +92,7 @@ static const builtin_t builtins[] = {
      * forms, with an optional zone; never a bare "::", a MAC address or
      * a time of day. */
     {"ipv6",
-     "(?<![A-Za-z0-9_:.])(?:"
+     "(?<![A-Za-z0-9_:.])(?=[0-9A-Fa-f]{0,4}:)(?:"
      "(?:" H16 ":){6}" IPV4 "|(?:(?:" H16 ":){0,5}" H16 ")?::(?:" H16 ":){0,5}" IPV4
      "|(?:" H16 ":){7}" H16 "|(?:" H16 ":){0,6}" H16 "::(?:" H16 "(?::" H16 "){0,6})?"
      "|::" H16 "(?::" H16 "){0,6}"
@@ -116,9 +116,11 @@ static const builtin_t builtins[] = {
     {"jwt", "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}(?:\\.[A-Za-z0-9_-]*){2,4}", "[REDACTED-JWT]",
      NULL},
     /* KEY=VALUE, KEY: VALUE, "KEY":"VALUE", KEY => 'VALUE', \"KEY\":\"VALUE\"
-     * where KEY ends with a secret-ish word; the key and quotes stay. */
+     * where KEY ends with a secret-ish word; the key and quotes stay. The
+     * match starts at that word (whatever precedes it stays as it is),
+     * which lets PCRE2 skip ahead to candidate first letters. */
     {"password_kv",
-     "((?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*?" SECRET_KEYS
+     "(" SECRET_KEYS
      "(?:\\\\?[\"'])?\\s*(?::|=>?)\\s*(\\\\?[\"']|))"
      "(?!\\[REDACTED\\])(?:(?<=\\\\[\"'])[^\"'\\\\\\r\\n]++"
      "|(?<=\")(?:[^\"\\\\\\r\\n]|\\\\.)++"

@@ -1,0 +1,166 @@
+/*
+ * bench_redact.c: redaction throughput, in records per second.
+ *
+ * A fixed corpus of syslog lines (RFC 5424 with structured data, RFC 3164
+ * and unparsable raw lines; about half carry a secret) is parsed into
+ * records in batches, outside the timed section; only sr_redact_record()
+ * is timed. Three rule sets: none, the whole built-in library, and ten
+ * custom rules; then both together. Not a test: numbers depend on the
+ * machine; docs/redaction.md records a run and the command.
+ *
+ *   bench_redact [SECONDS_PER_SET]     (default 2)
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "config/internal.h"
+#include "parsers/parser.h"
+#include "relay/metrics.h"
+#include "relay/redact.h"
+
+static const char *const corpus[] = {
+    "<165>1 2026-11-21T22:14:15.003Z web-01.example.net api 8710 REQ "
+    "[req@32473 method=\"POST\" path=\"/v1/login\" status=\"200\"] "
+    "login ok user=alice@example.com from 203.0.113.7 password=hunter2",
+    "<165>1 2026-11-21T22:14:15.004Z web-01.example.net api 8710 REQ "
+    "[req@32473 method=\"GET\" path=\"/v1/items\" status=\"200\"] "
+    "GET /v1/items?page=2 200 1532 bytes in 12 ms",
+    "<134>1 2026-11-21T22:14:16.120Z pay-02 checkout 4411 PAY - "
+    "charge approved for card 4111 1111 1111 1111 amount 129.99 EUR order 88231",
+    "<134>1 2026-11-21T22:14:16.121Z pay-02 checkout 4411 PAY - "
+    "order 1234567890123456 shipped to warehouse 7, tracking 9400110200881234567890",
+    "<38>Nov 21 22:14:17 bastion sshd[2211]: Accepted publickey for deploy from 198.51.100.23 "
+    "port 52514 ssh2: ED25519 SHA256:Gx1bq2lZc9mJf7Qe",
+    "<38>Nov 21 22:14:17 bastion sshd[2211]: pam_unix(sshd:session): session opened for user "
+    "deploy by (uid=0)",
+    "<14>1 2026-11-21T22:14:18Z worker-7 jobs 99 - [auth@1 token=\"eyJhbGciOiJIUzI1NiJ9."
+    "eyJzdWIiOiJqb2IifQ.c2lnbmF0dXJl\"] calling upstream with Authorization: Bearer "
+    "abc123.def456.ghi789",
+    "<14>1 2026-11-21T22:14:18Z worker-7 jobs 99 - - job 4412 finished in 2.31 s, 0 retries, "
+    "queue depth 17",
+    "<11>1 2026-11-21T22:14:19Z ci-runner deploy 1 - - using AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE "
+    "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY region eu-west-1",
+    "<11>1 2026-11-21T22:14:19Z ci-runner deploy 1 - - uploaded artifact build-2291.tar.gz "
+    "(48213 bytes), sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709",
+    "<30>Nov 21 22:14:20 lb01 haproxy[812]: 2001:db8::42:51234 [21/Nov/2026:22:14:20.101] "
+    "fe be/srv1 0/0/1/3/4 200 512 - - ---- 12/12/0/0/0 0/0 \"GET /health HTTP/1.1\"",
+    "<30>Nov 21 22:14:20 lb01 haproxy[812]: Server be/srv2 is UP, reason: Layer4 check passed, "
+    "check duration: 0ms. 2 active and 0 backup servers online.",
+    "this line is not syslog at all but it mentions {\"password\":\"s3cr3t\",\"user\":\"bob\"}",
+    "another unparsable line with version 1.2.3.4.5 and nothing secret in it whatsoever",
+};
+
+/* Ten custom rules of the kinds operators write. */
+static const char custom10[] =
+    "- name: ssn\n  pattern: '\\b\\d{3}-\\d{2}-\\d{4}\\b'\n"
+    "- name: iban\n  pattern: '\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]{4}){3,7}\\b'\n"
+    "- name: phone\n  pattern: '\\+\\d{1,3}[ -]?\\(?\\d{2,4}\\)?[ -]?\\d{3,4}[ -]?\\d{3,4}'\n"
+    "- name: session\n  pattern: '(?i)(session(?:_?id)?=)[0-9a-f]{16,}'\n"
+    "  replacement: '$1[SESSION]'\n"
+    "- name: github\n  pattern: '\\bgh[pousr]_[A-Za-z0-9]{36}\\b'\n"
+    "- name: slack\n  pattern: '\\bxox[abprs]-[A-Za-z0-9-]{10,}'\n"
+    "- name: stripe\n  pattern: '\\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}'\n"
+    "- name: card4\n  pattern: '\\b(?:\\d[ -]?){12}(\\d{4})\\b'\n"
+    "  replacement: 'XXXX-XXXX-XXXX-$1'\n"
+    "- name: userpath\n  pattern: '/home/[a-z_][a-z0-9_-]*'\n  replacement: /home/USER\n"
+    "- name: private\n  pattern: '-----BEGIN [A-Z ]*PRIVATE KEY-----'\n";
+
+static const char builtin9[] = "- builtin: credit_card\n- builtin: email\n- builtin: ipv4\n"
+                               "- builtin: ipv6\n- builtin: aws_access_key_id\n"
+                               "- builtin: aws_secret_access_key\n- builtin: bearer_token\n"
+                               "- builtin: jwt\n- builtin: password_kv\n";
+
+#define BATCH 1024
+
+static char *names[] = {"bench"};
+
+static sr_redactor_t *load(const char *yaml)
+{
+    sr_cfg_ctx_t ctx;
+    sr_node_t *root = NULL;
+    sr_redactor_t *r = NULL;
+
+    if (yaml == NULL) {
+        return NULL;
+    }
+    sr_cfg_ctx_init(&ctx, "bench");
+    if (sr__yaml_parse(&ctx, yaml, strlen(yaml), &root) != 0 ||
+        sr_redactor_load(&ctx, root, names, 1, &r) != 0) {
+        fprintf(stderr, "bench_redact: %s\n", ctx.n_errors ? ctx.errors[0] : "load failed");
+        exit(1);
+    }
+    sr__node_free(root);
+    sr_cfg_ctx_free(&ctx);
+    return r;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void run(const char *label, const char *yaml, double seconds)
+{
+    sr_redactor_t *r = load(yaml);
+    sr_redact_scratch_t *s = r ? sr_redact_scratch_create(r) : NULL;
+    sr_record_t *recs[BATCH];
+    sr_parse_ctx_t pctx = {0, NULL};
+    double spent = 0, t0;
+    uint64_t n = 0, bytes = 0, changed = 0;
+    size_t i, k = 0;
+    const char *line;
+
+    while (spent < seconds) {
+        for (i = 0; i < BATCH; i++, k++) {
+            line = corpus[k % SR_ARRAY_SIZE(corpus)];
+            recs[i] = sr_record_create(line, strlen(line));
+            sr_parse_record(recs[i], SR_PARSE_AUTO, &pctx);
+            bytes += recs[i]->raw.len;
+        }
+        t0 = now_s();
+        for (i = 0; i < BATCH; i++) {
+            sr_redact_record(r, s, recs[i]);
+        }
+        spent += now_s() - t0;
+        for (i = 0; i < BATCH; i++) {
+            changed += (recs[i]->flags & SR_REC_REDACTED) != 0;
+            sr_record_release(recs[i]);
+        }
+        n += BATCH;
+    }
+    printf("| %-22s | %12.0f | %8.1f | %5.1f%% |\n", label, (double)n / spent,
+           (double)bytes / spent / 1e6, 100.0 * (double)changed / (double)n);
+    sr_redact_scratch_free(s);
+    sr_redactor_free(r);
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = argc > 1 ? atof(argv[1]) : 2.0;
+    char *both;
+    uint32_t jit = 0;
+
+    if (seconds <= 0) {
+        fprintf(stderr, "usage: bench_redact [SECONDS_PER_SET]\n");
+        return 2;
+    }
+    sr_metrics_init();
+    pcre2_config(PCRE2_CONFIG_JIT, &jit);
+    both = sr_asprintf("%s%s", builtin9, custom10);
+    printf("corpus: %zu lines (about half with secrets), %.1f s per set, PCRE2 JIT %s\n\n",
+           SR_ARRAY_SIZE(corpus), seconds, jit ? "on" : "off");
+    printf("| %-22s | %12s | %8s | %6s |\n", "rules", "records/s", "MB/s", "masked");
+    printf("|------------------------|--------------|----------|--------|\n");
+    run("none", NULL, seconds);
+    run("built-in (9)", builtin9, seconds);
+    run("custom (10)", custom10, seconds);
+    run("built-in + custom (19)", both, seconds);
+    sr_free(both);
+    return 0;
+}
