@@ -72,6 +72,7 @@ typedef struct conn_s {
     uint8_t state;
     bool paused;
     bool got_bytes;
+    bool tls_fed; /* TLS bytes arrived (a PROXY header alone does not count) */
     bool counted; /* holds one of input_t.conns */
     uint64_t opened_ms;
     uint64_t active_ms;
@@ -316,6 +317,7 @@ static void conn_data(conn_t *c, const char *p, size_t n)
         return;
     }
     if (c->tls != NULL) {
+        c->tls_fed = true;
         rc = sr_tls_feed(c->tls, p, n);
         if (rc < 0) {
             sr_log_limited(&l->rl, SR_LOG_WARNING,
@@ -422,7 +424,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         if (c->state == CONN_PROXY && c->got_bytes) {
             reject(c, "proxy_header");
-        } else if (c->state == CONN_TLS && c->got_bytes) {
+        } else if (c->state == CONN_TLS && c->tls_fed) {
             reject(c, "tls_handshake"); /* gave up in the middle of the handshake */
         } else {
             conn_close(c, true);
