@@ -863,7 +863,7 @@ static void on_connect(sr_conn_t *c, int status)
         r->conn = NULL;
         r->state = ST_IDLE;
         snprintf(why, sizeof(why), "cannot connect to %s: %s%s%s", cf->url_masked,
-                 uv_strerror(status), *tls ? ": " : "", tls);
+                 sr_strerror(status), *tls ? ": " : "", tls);
         if (!r->stopping) {
             sr_output_failed(&r->base, why); /* logs (rate-limited) and backs off */
         }
