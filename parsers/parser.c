@@ -10,6 +10,7 @@
  * PRI when the frame starts with one (else 1/5). docs/parsing.md describes
  * what each parser accepts. Nothing here allocates or logs.
  */
+#include "../relay/civil.h"
 #include "parser.h"
 
 /*
@@ -63,13 +64,6 @@ static int num(const char *p, size_t k)
     return v;
 }
 
-static int days_in_month(int y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-    return m == 2 && leap ? 29 : days[m - 1];
-}
 
 /*
  * RFC 5424 TIMESTAMP (not NILVALUE): FULL-DATE "T" PARTIAL-TIME with an
@@ -91,7 +85,7 @@ size_t sr__parse_rfc3339(const char *p, size_t n)
     y = num(p, 4);
     mo = num(p + 5, 2);
     d = num(p + 8, 2);
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || num(p + 11, 2) > 23 ||
+    if (mo < 1 || mo > 12 || d < 1 || d > sr_days_in_month(y, mo) || num(p + 11, 2) > 23 ||
         num(p + 14, 2) > 59 || num(p + 17, 2) > 59) {
         return 0;
     }

@@ -20,6 +20,7 @@
  */
 #include <stdio.h>
 
+#include "../relay/civil.h"
 #include "parser.h"
 
 #define TAG_MAX 48  /* the longest TAG, as RFC 5424 bounds APP-NAME */
@@ -60,44 +61,14 @@ static int num(const char *p, size_t k)
     return v;
 }
 
-static bool is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int64_t y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-    return m == 2 && is_leap(y) ? 29 : days[m - 1];
-}
-
-/* Days since 1970-01-01 (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* The year of a day count since 1970-01-01 (civil_from_days). */
+/* The year of a day count since 1970-01-01. */
 static int64_t year_from_days(int64_t z)
 {
-    int64_t era, doe, yoe, doy, mp, y;
+    int64_t y;
+    int m, d;
 
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = yoe + era * 400;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    return mp >= 10 ? y + 1 : y;
+    sr_civil_from_days(z, &y, &m, &d);
+    return y;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -176,7 +147,7 @@ static size_t parse_bsd_time(const char *p, size_t n, bsd_time_t *t)
         }
         i += 1 + f;
     }
-    if (t->day < 1 || t->day > days_in_month(t->year ? t->year : 2000, t->mon) || t->hour > 23 ||
+    if (t->day < 1 || t->day > sr_days_in_month(t->year ? t->year : 2000, t->mon) || t->hour > 23 ||
         t->min > 59 || t->sec > 59 || (t->year != 0 && t->year < 1970)) {
         return 0;
     }
@@ -206,15 +177,15 @@ static sr_slice_t complete_time(sr_record_t *rec, const bsd_time_t *t, const sr_
         /* days_from_civil is linear in the day, so 29 February of a common
          * year counts as 1 March here; good enough for this comparison. */
         local =
-            days_from_civil(year, t->mon, t->day) * 86400 + t->hour * 3600 + t->min * 60 + t->sec;
+            sr_days_from_civil(year, t->mon, t->day) * 86400 + t->hour * 3600 + t->min * 60 + t->sec;
         if (local > local_now + 7 * 86400) {
             year--;
         }
     }
-    if (t->day > days_in_month(year, t->mon)) {
+    if (t->day > sr_days_in_month(year, t->mon)) {
         return SR_SLICE_NULL;
     }
-    local = days_from_civil(year, t->mon, t->day) * 86400 + t->hour * 3600 + t->min * 60 + t->sec;
+    local = sr_days_from_civil(year, t->mon, t->day) * 86400 + t->hour * 3600 + t->min * 60 + t->sec;
     off = sr_tz_offset_for_local(tz, local);
     k = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d%s%s%c%02d:%02d", (int)year,
                  t->mon, t->day, t->hour, t->min, t->sec, t->frac[0] ? "." : "", t->frac,

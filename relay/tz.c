@@ -26,6 +26,7 @@
 #include <stdlib.h>
 
 #include "common.h"
+#include "civil.h"
 #include "tz.h"
 
 #define TZ_MAX_FILE (1024 * 1024)
@@ -62,33 +63,6 @@ static void trans_push(trans_vec_t *tv, int64_t at, int32_t off)
     tv->v[tv->n].at = at;
     tv->v[tv->n].off = off;
     tv->n++;
-}
-
-/* Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era;
-    int64_t yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static bool is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int month_days(int64_t y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-    return m == 2 && is_leap(y) ? 29 : days[m - 1];
 }
 
 /* ---- Fixed offsets ---------------------------------------------------- */
@@ -296,18 +270,18 @@ static int64_t rule_local_time(const rule_date_t *rd, int64_t y)
     int64_t day;
 
     if (rd->kind == 'J') {
-        day = days_from_civil(y, 1, 1) + rd->a - 1;
-        if (is_leap(y) && rd->a >= 60) {
+        day = sr_days_from_civil(y, 1, 1) + rd->a - 1;
+        if (sr_is_leap(y) && rd->a >= 60) {
             day++;
         }
     } else if (rd->kind == 'N') {
-        day = days_from_civil(y, 1, 1) + rd->a;
+        day = sr_days_from_civil(y, 1, 1) + rd->a;
     } else {
-        int64_t first = days_from_civil(y, rd->a, 1);
+        int64_t first = sr_days_from_civil(y, rd->a, 1);
         int wday = (int)(((first + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday */
         int64_t d = first + ((rd->c - wday) + 7) % 7 + (int64_t)(rd->b - 1) * 7;
 
-        while (d >= first + month_days(y, rd->a)) {
+        while (d >= first + sr_days_in_month(y, rd->a)) {
             d -= 7;
         }
         day = d;
