@@ -58,19 +58,29 @@ const char *sr_severity_name(int severity)
 
 /* ---- JSON strings -------------------------------------------------------------------------- */
 
+/* Inline appends: the writers call these a few dozen times per record,
+ * and the buffer almost always has room already. Same result as
+ * sr_buf_append and sr_buf_putc (NUL-terminated). */
+static inline void buf_put(sr_buf_t *out, const void *p, size_t n)
+{
+    if (out->len + n + 1 > out->cap) {
+        sr_buf_reserve(out, n);
+    }
+    memcpy(out->base + out->len, p, n);
+    out->len += n;
+    out->base[out->len] = '\0';
+}
+
+static inline void buf_putc(sr_buf_t *out, char c)
+{
+    if (out->len + 2 > out->cap) {
+        sr_buf_reserve(out, 1);
+    }
+    out->base[out->len++] = c;
+    out->base[out->len] = '\0';
+}
+
 static const char hexdig[] = "0123456789abcdef";
-
-/* Bytes that pass through a JSON string untouched: printable ASCII and DEL,
- * except '"' and '\'. */
-static inline bool json_plain(unsigned char c)
-{
-    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-}
-
-static void put_fffd(sr_buf_t *out)
-{
-    sr_buf_append(out, "\xEF\xBF\xBD", 3);
-}
 
 /*
  * Length of the well-formed UTF-8 sequence at p[0..n) (n >= 1, p[0] >= 0x80),
@@ -111,21 +121,61 @@ static int utf8_seq(const unsigned char *p, size_t n)
     return need;
 }
 
-/* Append the escaped body of a JSON string (no quotes). */
+/* Per byte: 0 passes through a JSON string untouched, 1 needs an escape
+ * (control, '"', '\\'), 2 starts a UTF-8 sequence to check. */
+static const unsigned char json_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+/* Word-at-a-time byte tests: ONES has 0x01 in every byte; ZERO_IN(v) has
+ * the high bit set in some byte where v has a zero byte (and possibly
+ * above it, which only makes the test conservative). */
+#define ONES 0x0101010101010101ull
+#define ZERO_IN(v) (((v) - ONES) & ~(v))
+
+/*
+ * Append the escaped body of a JSON string (no quotes). The output is at
+ * most 6 bytes per input byte (\u00XX; U+FFFD is 3 bytes for at least 1),
+ * so room is reserved once and bytes are written in place: this is the
+ * hottest loop of the file output.
+ */
 static void json_escape(sr_buf_t *out, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, start;
+    char *o;
     int k;
 
-    sr_buf_reserve(out, n);
+    sr_buf_reserve(out, n * 6);
+    o = out->base + out->len;
     while (i < n) {
         start = i;
-        while (i < n && json_plain(p[i])) {
+        /* Eight bytes at a time while none is a control, '"', '\\' or
+         * non-ASCII (the usual case for a whole message). */
+        while (i + 8 <= n) {
+            uint64_t x;
+
+            memcpy(&x, p + i, 8);
+            if (((x - ONES * 0x20) | (ZERO_IN(x ^ (ONES * '"'))) | ZERO_IN(x ^ (ONES * '\\')) |
+                 x) &
+                ONES * 0x80) {
+                break;
+            }
+            i += 8;
+        }
+        while (i < n && json_class[p[i]] == 0) {
             i++;
         }
         if (i > start) {
-            sr_buf_append(out, p + start, i - start);
+            memcpy(o, p + start, i - start);
+            o += i - start;
         }
         if (i >= n) {
             break;
@@ -133,58 +183,65 @@ static void json_escape(sr_buf_t *out, const char *s, size_t n)
         if (p[i] >= 0x80) {
             k = utf8_seq(p + i, n - i);
             if (k > 0) {
-                sr_buf_append(out, p + i, (size_t)k);
+                memcpy(o, p + i, (size_t)k);
+                o += k;
                 i += (size_t)k;
             } else {
-                put_fffd(out);
+                memcpy(o, "\xEF\xBF\xBD", 3);
+                o += 3;
                 i += (size_t)-k;
             }
             continue;
         }
+        *o++ = '\\';
         switch (p[i]) {
         case '"':
-            sr_buf_append(out, "\\\"", 2);
+            *o++ = '"';
             break;
         case '\\':
-            sr_buf_append(out, "\\\\", 2);
+            *o++ = '\\';
             break;
         case '\n':
-            sr_buf_append(out, "\\n", 2);
+            *o++ = 'n';
             break;
         case '\r':
-            sr_buf_append(out, "\\r", 2);
+            *o++ = 'r';
             break;
         case '\t':
-            sr_buf_append(out, "\\t", 2);
+            *o++ = 't';
             break;
         case '\b':
-            sr_buf_append(out, "\\b", 2);
+            *o++ = 'b';
             break;
         case '\f':
-            sr_buf_append(out, "\\f", 2);
+            *o++ = 'f';
             break;
-        default: {
-            char u[6] = {'\\', 'u', '0', '0', hexdig[p[i] >> 4], hexdig[p[i] & 0xF]};
-
-            sr_buf_append(out, u, sizeof(u));
+        default:
+            o[0] = 'u';
+            o[1] = '0';
+            o[2] = '0';
+            o[3] = hexdig[p[i] >> 4];
+            o[4] = hexdig[p[i] & 0xF];
+            o += 5;
             break;
-        }
         }
         i++;
     }
+    out->len = (size_t)(o - out->base);
+    out->base[out->len] = '\0';
 }
 
 void sr_json_string(sr_buf_t *out, const char *p, size_t n)
 {
-    sr_buf_putc(out, '"');
+    buf_putc(out, '"');
     json_escape(out, p, n);
-    sr_buf_putc(out, '"');
+    buf_putc(out, '"');
 }
 
 static void json_slice(sr_buf_t *out, const sr_record_t *r, sr_slice_t s)
 {
     if (!sr_slice_present(s)) {
-        sr_buf_append(out, "null", 4);
+        buf_put(out, "null", 4);
         return;
     }
     sr_json_string(out, sr_record_ptr(r, s), s.len);
@@ -204,21 +261,70 @@ static void split_us(int64_t us, time_t *sec, long *frac)
     *frac = (long)f;
 }
 
+/* Write v as exactly `width` decimal digits ending just before end. */
+static void put_digits(char *end, unsigned long v, int width)
+{
+    while (width-- > 0) {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/*
+ * The date and time part ("YYYY-MM-DDTHH:MM:SS") of the last second seen
+ * on this thread: records arrive in bursts within one second, so gmtime_r
+ * runs about once a second per thread instead of once per record.
+ */
+static __thread bool tcache_valid;
+static __thread time_t tcache_sec;
+static __thread char tcache_text[20];
+
 void sr_format_time_us(int64_t us, sr_buf_t *out)
 {
     struct tm tm;
     time_t sec;
     long frac;
+    char *o;
 
     split_us(us, &sec, &frac);
-    if (gmtime_r(&sec, &tm) == NULL) {
-        memset(&tm, 0, sizeof(tm));
-        tm.tm_year = 70;
-        tm.tm_mday = 1;
-        frac = 0;
+    if (!tcache_valid || sec != tcache_sec) {
+        bool failed = gmtime_r(&sec, &tm) == NULL;
+
+        if (failed) {
+            memset(&tm, 0, sizeof(tm));
+            tm.tm_year = 70;
+            tm.tm_mday = 1;
+            frac = 0;
+        }
+        if (failed || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) {
+            /* Outside what 4 digits hold, or the gmtime failure above:
+             * the general path, never cached. */
+            sr_buf_printf(out, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+            return;
+        }
+        put_digits(tcache_text + 4, (unsigned long)(tm.tm_year + 1900), 4);
+        tcache_text[4] = '-';
+        put_digits(tcache_text + 7, (unsigned long)(tm.tm_mon + 1), 2);
+        tcache_text[7] = '-';
+        put_digits(tcache_text + 10, (unsigned long)tm.tm_mday, 2);
+        tcache_text[10] = 'T';
+        put_digits(tcache_text + 13, (unsigned long)tm.tm_hour, 2);
+        tcache_text[13] = ':';
+        put_digits(tcache_text + 16, (unsigned long)tm.tm_min, 2);
+        tcache_text[16] = ':';
+        put_digits(tcache_text + 19, (unsigned long)tm.tm_sec, 2);
+        tcache_sec = sec;
+        tcache_valid = true;
     }
-    sr_buf_printf(out, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    sr_buf_reserve(out, 27);
+    o = out->base + out->len;
+    memcpy(o, tcache_text, 19);
+    o[19] = '.';
+    put_digits(o + 26, (unsigned long)frac, 6);
+    o[26] = 'Z';
+    out->len += 27;
+    out->base[out->len] = '\0';
 }
 
 /* ---- JSON record --------------------------------------------------------------------------- */
@@ -260,7 +366,7 @@ static int key_cmp(const void *pa, const void *pb)
 static void json_sd_value(sr_buf_t *out, const sr_record_t *r, sr_slice_t v, sr_buf_t *tmp)
 {
     if (!sr_slice_present(v)) {
-        sr_buf_append(out, "null", 4);
+        buf_put(out, "null", 4);
         return;
     }
     sr_buf_reset(tmp);
@@ -285,7 +391,7 @@ static void json_sd(sr_buf_t *out, const sr_record_t *r)
     bool first_obj = true, first_param;
 
     if (ne == 0 || r->sd_elems == NULL) {
-        sr_buf_append(out, "null", 4);
+        buf_put(out, "null", 4);
         return;
     }
     sr_buf_init(&tmp);
@@ -343,17 +449,17 @@ static void json_sd(sr_buf_t *out, const sr_record_t *r)
         }
     }
 
-    sr_buf_putc(out, '{');
+    buf_putc(out, '{');
     for (i = 0; i < ne; i++) {
         if (canon[i] != i) {
             continue; /* not sane, or merged into an earlier element */
         }
         if (!first_obj) {
-            sr_buf_putc(out, ',');
+            buf_putc(out, ',');
         }
         first_obj = false;
         json_slice(out, r, r->sd_elems[i].id);
-        sr_buf_append(out, ":{", 2);
+        buf_put(out, ":{", 2);
         first_param = true;
         for (j = i; j != UINT32_MAX; j = next_elem[j]) {
             const sr_sd_elem_t *e = &r->sd_elems[j];
@@ -363,28 +469,28 @@ static void json_sd(sr_buf_t *out, const sr_record_t *r)
                     continue;
                 }
                 if (!first_param) {
-                    sr_buf_putc(out, ',');
+                    buf_putc(out, ',');
                 }
                 first_param = false;
                 json_slice(out, r, r->sd_params[p].name);
-                sr_buf_putc(out, ':');
+                buf_putc(out, ':');
                 if (next_same[p] == UINT32_MAX) {
                     json_sd_value(out, r, r->sd_params[p].value, &tmp);
                     continue;
                 }
-                sr_buf_putc(out, '[');
+                buf_putc(out, '[');
                 for (k = p; k != UINT32_MAX; k = next_same[k]) {
                     if (k != p) {
-                        sr_buf_putc(out, ',');
+                        buf_putc(out, ',');
                     }
                     json_sd_value(out, r, r->sd_params[k].value, &tmp);
                 }
-                sr_buf_putc(out, ']');
+                buf_putc(out, ']');
             }
         }
-        sr_buf_putc(out, '}');
+        buf_putc(out, '}');
     }
-    sr_buf_putc(out, '}');
+    buf_putc(out, '}');
 
     sr_free(keys);
     sr_free(leader);
@@ -392,6 +498,17 @@ static void json_sd(sr_buf_t *out, const sr_record_t *r)
     sr_free(next_elem);
     sr_free(canon);
     sr_buf_free(&tmp);
+}
+
+/* Append a non-negative int below 1000 in decimal (the record's small
+ * numbers), without printf. */
+static void put_small_int(sr_buf_t *out, int v)
+{
+    char t[3];
+    int n = v >= 100 ? 3 : v >= 10 ? 2 : 1;
+
+    put_digits(t + n, (unsigned long)v, n);
+    buf_put(out, t, (size_t)n);
 }
 
 static const char *format_name(int format)
@@ -409,48 +526,53 @@ static const char *format_name(int format)
 void sr_format_json(const sr_record_t *r, sr_buf_t *out)
 {
     sr_buf_reserve(out, 256 + r->text_len);
-    sr_buf_append(out, "{\"timestamp\":", 13);
+    buf_put(out, "{\"timestamp\":", 13);
     json_slice(out, r, r->timestamp);
-    sr_buf_append(out, ",\"received_at\":\"", 16);
+    buf_put(out, ",\"received_at\":\"", 16);
     sr_format_time_us(r->received_us, out);
-    sr_buf_append(out, "\",\"source\":", 11);
+    buf_put(out, "\",\"source\":", 11);
     sr_json_string(out, r->source, strnlen(r->source, sizeof(r->source)));
-    sr_buf_append(out, ",\"input\":", 9);
+    buf_put(out, ",\"input\":", 9);
     if (r->input_name != NULL) {
         sr_json_string(out, r->input_name, strlen(r->input_name));
     } else {
-        sr_buf_append(out, "\"\"", 2);
+        buf_put(out, "\"\"", 2);
     }
-    sr_buf_printf(out, ",\"format\":\"%s\",\"facility\":%d,\"severity\":%d,\"version\":",
-                  format_name(r->format), r->facility, r->severity);
+    buf_put(out, ",\"format\":\"", 11);
+    sr_buf_puts(out, format_name(r->format));
+    buf_put(out, "\",\"facility\":", 13);
+    put_small_int(out, r->facility);
+    buf_put(out, ",\"severity\":", 12);
+    put_small_int(out, r->severity);
+    buf_put(out, ",\"version\":", 11);
     if (r->version > 0) {
-        sr_buf_printf(out, "%d", r->version);
+        put_small_int(out, r->version);
     } else {
-        sr_buf_append(out, "null", 4);
+        buf_put(out, "null", 4);
     }
-    sr_buf_append(out, ",\"hostname\":", 12);
+    buf_put(out, ",\"hostname\":", 12);
     json_slice(out, r, r->hostname);
-    sr_buf_append(out, ",\"app_name\":", 12);
+    buf_put(out, ",\"app_name\":", 12);
     json_slice(out, r, r->app_name);
-    sr_buf_append(out, ",\"procid\":", 10);
+    buf_put(out, ",\"procid\":", 10);
     json_slice(out, r, r->procid);
-    sr_buf_append(out, ",\"msgid\":", 9);
+    buf_put(out, ",\"msgid\":", 9);
     json_slice(out, r, r->msgid);
-    sr_buf_append(out, ",\"structured_data\":", 19);
+    buf_put(out, ",\"structured_data\":", 19);
     json_sd(out, r);
-    sr_buf_append(out, ",\"message\":", 11);
+    buf_put(out, ",\"message\":", 11);
     if (sr_slice_present(r->message)) {
         sr_json_string(out, sr_record_ptr(r, r->message), r->message.len);
     } else {
-        sr_buf_append(out, "\"\"", 2);
+        buf_put(out, "\"\"", 2);
     }
-    sr_buf_append(out, ",\"parse_error\":", 15);
+    buf_put(out, ",\"parse_error\":", 15);
     if (r->parse_error != NULL) {
         sr_json_string(out, r->parse_error, strlen(r->parse_error));
     } else {
-        sr_buf_append(out, "null", 4);
+        buf_put(out, "null", 4);
     }
-    sr_buf_putc(out, '}');
+    buf_putc(out, '}');
 }
 
 /* ---- RFC 5424 ------------------------------------------------------------------------------ */
@@ -470,7 +592,7 @@ static void put_header_field(sr_buf_t *out, const char *p, size_t n, size_t max)
     size_t i;
 
     if (p == NULL || n == 0) {
-        sr_buf_putc(out, '-');
+        buf_putc(out, '-');
         return;
     }
     n = SR_MIN(n, max);
@@ -486,7 +608,7 @@ static void put_header_field(sr_buf_t *out, const char *p, size_t n, size_t max)
 static void put_slice_field(sr_buf_t *out, const sr_record_t *r, sr_slice_t s, size_t max)
 {
     if (!sr_slice_present(s)) {
-        sr_buf_putc(out, '-');
+        buf_putc(out, '-');
         return;
     }
     put_header_field(out, sr_record_ptr(r, s), s.len, max);
@@ -499,7 +621,7 @@ static void put_sd_name(sr_buf_t *out, const char *p, size_t n)
     size_t i;
 
     if (n == 0) {
-        sr_buf_putc(out, '_');
+        buf_putc(out, '_');
         return;
     }
     n = SR_MIN(n, 32);
@@ -509,7 +631,7 @@ static void put_sd_name(sr_buf_t *out, const char *p, size_t n)
         if (c < 33 || c > 126 || c == '=' || c == ']' || c == '"') {
             c = '_';
         }
-        sr_buf_putc(out, (char)c);
+        buf_putc(out, (char)c);
     }
 }
 
@@ -524,17 +646,17 @@ static void put_sd_value(sr_buf_t *out, const char *p, size_t n)
     for (i = 0; i < n; i++) {
         if (p[i] == '\\') {
             if (i + 1 < n) {
-                sr_buf_putc(out, '\\');
-                sr_buf_putc(out, p[++i]);
+                buf_putc(out, '\\');
+                buf_putc(out, p[++i]);
             } else {
-                sr_buf_append(out, "\\\\", 2);
+                buf_put(out, "\\\\", 2);
             }
             continue;
         }
         if (p[i] == '"' || p[i] == ']') {
-            sr_buf_putc(out, '\\');
+            buf_putc(out, '\\');
         }
-        sr_buf_putc(out, p[i]);
+        buf_putc(out, p[i]);
     }
 }
 
@@ -548,7 +670,7 @@ static void put_sd_5424(sr_buf_t *out, const sr_record_t *r)
         if (!elem_sane(r, e)) {
             continue;
         }
-        sr_buf_putc(out, '[');
+        buf_putc(out, '[');
         put_sd_name(out, sr_record_ptr(r, e->id), e->id.len);
         for (j = e->first; j < e->first + e->count; j++) {
             const sr_sd_param_t *sp = &r->sd_params[j];
@@ -556,15 +678,15 @@ static void put_sd_5424(sr_buf_t *out, const sr_record_t *r)
             if (!sr_slice_present(sp->name)) {
                 continue;
             }
-            sr_buf_putc(out, ' ');
+            buf_putc(out, ' ');
             put_sd_name(out, sr_record_ptr(r, sp->name), sp->name.len);
-            sr_buf_append(out, "=\"", 2);
+            buf_put(out, "=\"", 2);
             if (sr_slice_present(sp->value)) {
                 put_sd_value(out, sr_record_ptr(r, sp->value), sp->value.len);
             }
-            sr_buf_putc(out, '"');
+            buf_putc(out, '"');
         }
-        sr_buf_putc(out, ']');
+        buf_putc(out, ']');
     }
 }
 
@@ -596,27 +718,27 @@ void sr_format_rfc5424(const sr_record_t *r, const sr_rfc5424_opts_t *opts, sr_b
     sr_buf_printf(out, "<%d>1 ", record_pri(r));
 
     if (timestamp_usable(r, r->timestamp)) {
-        sr_buf_append(out, sr_record_ptr(r, r->timestamp), r->timestamp.len);
+        buf_put(out, sr_record_ptr(r, r->timestamp), r->timestamp.len);
     } else if (is5424) {
-        sr_buf_putc(out, '-'); /* the sender said NILVALUE */
+        buf_putc(out, '-'); /* the sender said NILVALUE */
     } else {
         sr_format_time_us(r->received_us, out);
     }
-    sr_buf_putc(out, ' ');
+    buf_putc(out, ' ');
     put_slice_field(out, r, r->hostname, 255);
-    sr_buf_putc(out, ' ');
+    buf_putc(out, ' ');
     if (sr_slice_present(r->app_name) && r->app_name.len > 0) {
         put_slice_field(out, r, r->app_name, 48);
     } else if (opts != NULL && opts->app_name_default != NULL) {
         put_header_field(out, opts->app_name_default, strlen(opts->app_name_default), 48);
     } else {
-        sr_buf_putc(out, '-');
+        buf_putc(out, '-');
     }
-    sr_buf_putc(out, ' ');
+    buf_putc(out, ' ');
     put_slice_field(out, r, r->procid, 128);
-    sr_buf_putc(out, ' ');
+    buf_putc(out, ' ');
     put_slice_field(out, r, r->msgid, 32);
-    sr_buf_putc(out, ' ');
+    buf_putc(out, ' ');
 
     sd_start = out->len;
     put_sd_5424(out, r);
@@ -624,12 +746,12 @@ void sr_format_rfc5424(const sr_record_t *r, const sr_rfc5424_opts_t *opts, sr_b
         sr_buf_puts(out, opts->extra_sd);
     }
     if (out->len == sd_start) {
-        sr_buf_putc(out, '-');
+        buf_putc(out, '-');
     }
 
     if (sr_slice_present(r->message) && r->message.len > 0) {
-        sr_buf_putc(out, ' ');
-        sr_buf_append(out, sr_record_ptr(r, r->message), r->message.len);
+        buf_putc(out, ' ');
+        buf_put(out, sr_record_ptr(r, r->message), r->message.len);
     }
 }
 
@@ -716,26 +838,26 @@ void sr_format_rfc3164(const sr_record_t *r, sr_buf_t *out)
     /* HOSTNAME: the record's, else the sender's address, so the TAG is
      * never read as a host. */
     if (sr_slice_present(r->hostname) && r->hostname.len > 0) {
-        sr_buf_putc(out, ' ');
+        buf_putc(out, ' ');
         put_token(out, sr_record_ptr(r, r->hostname), r->hostname.len, false);
     } else if (r->source[0] != '\0') {
-        sr_buf_putc(out, ' ');
+        buf_putc(out, ' ');
         put_token(out, r->source, strnlen(r->source, sizeof(r->source)), false);
     }
 
     if (sr_slice_present(r->app_name) && r->app_name.len > 0) {
-        sr_buf_putc(out, ' ');
+        buf_putc(out, ' ');
         put_token(out, sr_record_ptr(r, r->app_name), r->app_name.len, true);
         if (sr_slice_present(r->procid) && r->procid.len > 0) {
-            sr_buf_putc(out, '[');
+            buf_putc(out, '[');
             put_token(out, sr_record_ptr(r, r->procid), r->procid.len, true);
-            sr_buf_putc(out, ']');
+            buf_putc(out, ']');
         }
-        sr_buf_putc(out, ':');
+        buf_putc(out, ':');
     }
     if (sr_slice_present(r->message) && r->message.len > 0) {
-        sr_buf_putc(out, ' ');
-        sr_buf_append(out, sr_record_ptr(r, r->message), r->message.len);
+        buf_putc(out, ' ');
+        buf_put(out, sr_record_ptr(r, r->message), r->message.len);
     }
 }
 
@@ -744,7 +866,7 @@ void sr_format_rfc3164(const sr_record_t *r, sr_buf_t *out)
 void sr_format_raw(const sr_record_t *r, sr_buf_t *out)
 {
     if (sr_slice_present(r->raw) && r->raw.len > 0) {
-        sr_buf_append(out, sr_record_ptr(r, r->raw), r->raw.len);
+        buf_put(out, sr_record_ptr(r, r->raw), r->raw.len);
     } else {
         sr_buf_reserve(out, 0);
         out->base[out->len] = '\0';
