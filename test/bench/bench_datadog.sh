@@ -21,7 +21,7 @@ python3 "$SR_SOURCE/test/integration/dd_intake.py" tls --count-only \
 sr_track $!
 for i in $(seq 1 100); do [ -s "$T/intake.port" ] && break; sleep 0.05; done
 cat >"$T/relay.yaml" <<YAML
-log_level: warning
+log_level: info
 inputs:
   - {name: tcp-in, type: tcp, listen: "127.0.0.1:0"}
 outputs:
@@ -36,17 +36,10 @@ outputs:
 metrics:
   listen: "127.0.0.1:0"
 YAML
-"$SR_BIN" -c "$T/relay.yaml" >"$T/relay.out" 2>"$T/relay.log" &
-SR_PID=$!
-sr_track "$SR_PID"
-# log_level warning hides the "listening" lines: find the ports another way
-sleep 0.5
-PORTS=$(ss -ltnp 2>/dev/null | awk -v p="pid=$SR_PID," 'index($0, p) {split($4, a, ":"); print a[length(a)]}')
-MPORT=
-for p in $PORTS; do
-    if curl -s "http://127.0.0.1:$p/metrics" >/dev/null 2>&1; then MPORT=$p; else TCP=$p; fi
-done
-[ -n "$MPORT" ] && [ -n "${TCP:-}" ] || sr_fail "could not find the relay's ports"
+sr_start_relay "$T/relay.yaml"
+TCP=$(sr_port tcp-in)
+MPORT=$(sr_port metrics)
+[ -n "$MPORT" ] && [ -n "$TCP" ] || sr_fail "could not find the relay's ports"
 delivered() {
     curl -s "http://127.0.0.1:$MPORT/metrics" |
         awk '$1 == "syslog_relay_output_messages_total{output=\"dd\"}" {print $2}'
