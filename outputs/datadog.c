@@ -359,7 +359,8 @@ static int dd_check(sr_cfg_ctx_t *ctx, const sr_node_t *node, void *conf)
         n++;
     }
     if (c->transport == SR_DD_SYSLOG_TLS && c->host == NULL && c->site_info->tcp_host == NULL) {
-        at = sr_node_get(node, "transport") ? sr_node_get(node, "transport") : node;
+        at = sr_node_get(node, "transport");
+        at = at ? at : (sr_node_get(node, "site") ? sr_node_get(node, "site") : node);
         sr_cfg_error(ctx, at,
                      "Datadog site %s (%s) has no TCP intake for transport: syslog-tls; "
                      "use transport: https",
