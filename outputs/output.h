@@ -37,7 +37,6 @@ typedef struct sr_batch_s {
     struct sr_batch_s *next;
     void *priv;
     uint32_t n;
-    uint32_t attempts; /* 0 on the first submit */
     size_t bytes;      /* sum of sr_record_size() */
     sr_record_t *recs[];
 } sr_batch_t;

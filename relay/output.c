@@ -165,7 +165,6 @@ static void dispatch(core_t *c)
         b->next = NULL;
         b->priv = NULL;
         b->n = n;
-        b->attempts = 0;
         b->bytes = 0;
         for (i = 0; i < n; i++) {
             b->recs[i] = pop_front(c);
