@@ -25,7 +25,9 @@ typedef struct sr_conn_s sr_conn_t;
 typedef struct sr_conn_cbs_s {
     void (*on_connect)(sr_conn_t *c, int status);
     void (*on_read)(sr_conn_t *c, const char *data, size_t len);
-    void (*on_close)(sr_conn_t *c, int status); /* 0: peer closed cleanly; < 0 error */
+    /* 0: the peer closed cleanly (plain EOF, or TLS close_notify);
+     * UV_EOF: a TLS peer closed without close_notify; other < 0: error. */
+    void (*on_close)(sr_conn_t *c, int status);
 } sr_conn_cbs_t;
 
 typedef void (*sr_conn_write_cb)(void *arg, int status);
