@@ -13,6 +13,7 @@
 #include <time.h>
 #include <msgpack.h>
 
+#include "civil.h"
 #include "codec.h"
 #include "format.h"
 
@@ -459,21 +460,6 @@ void sr_codec_msgpack(const sr_record_t *r, sr_buf_t *out)
 
 /* ---- time ------------------------------------------------------------ */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * well-known days_from_civil formula). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static int digits(const char *p, size_t n, size_t at, size_t count)
 {
     int v = 0;
@@ -542,7 +528,7 @@ int sr_codec_rfc3339_ms(const char *p, size_t n, int64_t *ms)
     if (i != n) {
         return SR_EPARSE;
     }
-    secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s - off;
+    secs = sr_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - off;
     *ms = secs * 1000 + ms_part;
     return 0;
 }
