@@ -3,15 +3,20 @@
  * rfc3164 or raw) to a file opened for appending, or to standard output
  * for path "-".
  *
- * Records are serialized into the output's own buffer as batches arrive,
- * so references are not kept past submit's return... except that the
- * batch itself is only reported delivered once its bytes are written:
- * the core releases the records then. One write is in flight at a time
- * (uv_fs_write, on libuv's thread pool, so a slow disk never blocks the
- * loop); what arrives meanwhile is gathered into the next write, so a
- * busy output makes few large writes. SIGUSR1 (reopen) closes and
- * reopens the path between writes, for logrotate.
+ * Batches are queued as they arrive (the core keeps their references);
+ * one write is in flight at a time, on libuv's thread pool: the pool
+ * thread serializes every record of the gathered batches into the
+ * output's own buffer and writes it whole (short writes continued), so
+ * neither formatting nor a slow disk holds up the main loop, and what
+ * arrives meanwhile is gathered into the next write: a busy output makes
+ * few large writes. While a write is in flight the pool thread only reads
+ * the records (read-only and shared once the pipeline is done) and the
+ * buffer, fd and batch list of that write, which the loop leaves alone
+ * until the after-work callback; there the batches are reported and the
+ * core releases the records. SIGUSR1 (reopen) closes and reopens the path
+ * between writes, for logrotate.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -20,7 +25,8 @@
 #include "../relay/log.h"
 #include "output.h"
 
-/* Beyond this many bytes waiting for the next write, submit says busy. */
+/* Beyond this many bytes of records (as the core counts them) waiting for
+ * the next write, submit says busy. */
 #define PENDING_LIMIT (4u << 20)
 
 enum { FMT_JSON = 0, FMT_RFC5424, FMT_RFC3164, FMT_RAW };
@@ -50,16 +56,17 @@ typedef struct file_out_s {
     sr_output_t base;
     const file_conf_t *conf;
     int fd;
-    uv_fs_t req;
+    uv_work_t work;
+    int werr;           /* the pool thread's write error, or 0 */
     bool writing;
     bool reopen_pending;
     bool stopping;
     bool said_busy;
-    sr_buf_t cur;       /* bytes being written */
+    sr_buf_t cur;       /* bytes being written (pool thread while writing) */
     size_t cur_off;     /* how much of cur is written */
-    batch_list_t cur_b; /* batches whose bytes are in cur */
-    sr_buf_t next;      /* bytes for the next write */
-    batch_list_t next_b;
+    batch_list_t cur_b; /* batches of the write in flight */
+    batch_list_t next_b; /* batches for the next write */
+    size_t next_bytes;   /* their records' sizes */
     void (*stop_done)(sr_output_t *o);
     sr_ratelimit_t rl;
 } file_out_t;
@@ -138,29 +145,72 @@ static void report(file_out_t *f, batch_list_t *l, sr_outcome_t what)
     list_init(l);
 }
 
-static void on_write(uv_fs_t *req)
+static void serialize(file_out_t *f, const sr_record_t *r)
+{
+    switch (f->conf->format) {
+    case FMT_RFC5424:
+        sr_format_rfc5424(r, NULL, &f->cur);
+        break;
+    case FMT_RFC3164:
+        sr_format_rfc3164(r, &f->cur);
+        break;
+    case FMT_RAW:
+        sr_format_raw(r, &f->cur);
+        break;
+    default:
+        sr_format_json(r, &f->cur);
+        break;
+    }
+    sr_buf_putc(&f->cur, '\n');
+}
+
+/* Pool thread: serialize the write's batches (once), then write all of
+ * cur from cur_off on. Touches only cur, cur_off, cur_b, fd and werr. */
+static void work_write(uv_work_t *req)
 {
     file_out_t *f = req->data;
-    ssize_t n = req->result;
+    sr_batch_t *b;
+    uint32_t i;
 
-    uv_fs_req_cleanup(req);
+    f->werr = 0;
+    if (f->cur.len == 0) {
+        for (b = f->cur_b.first; b != NULL; b = b->next) {
+            for (i = 0; i < b->n; i++) {
+                serialize(f, b->recs[i]);
+            }
+        }
+    }
+    while (f->cur_off < f->cur.len) {
+        ssize_t n = write(f->fd, f->cur.base + f->cur_off, f->cur.len - f->cur_off);
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            f->werr = -errno;
+            return;
+        }
+        f->cur_off += (size_t)n;
+    }
+}
+
+static void after_write(uv_work_t *req, int status)
+{
+    file_out_t *f = req->data;
+    int err = status < 0 ? status : f->werr;
+
     f->writing = false;
-    if (n < 0) {
+    if (err < 0) {
         sr_log_limited(&f->rl, SR_LOG_ERROR, "output file \"%s\": write to %s failed: %s",
-                       f->base.name, f->conf->path, uv_strerror((int)n));
+                       f->base.name, f->conf->path, uv_strerror(err));
         /* Whatever part was written will be written again: at least once. */
         sr_buf_reset(&f->cur);
         f->cur_off = 0;
         report(f, &f->cur_b, SR_OUT_RETRY);
-        if (f->fd < 0 || n == UV_EBADF) {
+        if (f->fd < 0 || err == UV_EBADF) {
             f->reopen_pending = true;
         }
     } else {
-        f->cur_off += (size_t)n;
-        if (f->cur_off < f->cur.len) {
-            start_write(f); /* a short write: the rest */
-            return;
-        }
         sr_buf_reset(&f->cur);
         f->cur_off = 0;
         report(f, &f->cur_b, SR_OUT_DELIVERED);
@@ -168,11 +218,12 @@ static void on_write(uv_fs_t *req)
     if (f->reopen_pending) {
         do_reopen(f);
     }
-    if (f->next.len > 0 && f->fd >= 0) {
+    if (f->next_b.first != NULL && f->fd >= 0) {
         start_write(f);
     } else if (f->stopping) {
         if (f->next_b.first != NULL) {
             report(f, &f->next_b, SR_OUT_RETRY);
+            f->next_bytes = 0;
         }
         finish_stop(f);
         return;
@@ -183,55 +234,28 @@ static void on_write(uv_fs_t *req)
     }
 }
 
+/* Move the gathered batches into a new write and queue it. */
 static void start_write(file_out_t *f)
 {
-    uv_buf_t buf;
     int rc;
 
-    if (f->cur_off == 0) {
-        /* Move the gathered bytes and batches into the write. */
-        sr_buf_t t = f->cur;
-
-        f->cur = f->next;
-        f->next = t;
-        sr_buf_reset(&f->next);
-        f->cur_b = f->next_b;
-        if (f->cur_b.first == NULL) {
-            f->cur_b.tail = &f->cur_b.first;
-        }
-        list_init(&f->next_b);
+    sr_buf_reset(&f->cur);
+    f->cur_off = 0;
+    f->cur_b = f->next_b;
+    if (f->cur_b.first == NULL) {
+        f->cur_b.tail = &f->cur_b.first;
     }
-    buf = uv_buf_init(f->cur.base + f->cur_off, (unsigned)(f->cur.len - f->cur_off));
-    f->req.data = f;
-    rc = uv_fs_write(f->base.loop, &f->req, f->fd, &buf, 1, -1, on_write);
+    list_init(&f->next_b);
+    f->next_bytes = 0;
+    f->work.data = f;
+    rc = uv_queue_work(f->base.loop, &f->work, work_write, after_write);
     if (rc < 0) {
         sr_log_limited(&f->rl, SR_LOG_ERROR, "output file \"%s\": cannot write: %s", f->base.name,
                        uv_strerror(rc));
-        sr_buf_reset(&f->cur);
-        f->cur_off = 0;
         report(f, &f->cur_b, SR_OUT_RETRY);
         return;
     }
     f->writing = true;
-}
-
-static void serialize(file_out_t *f, const sr_record_t *r)
-{
-    switch (f->conf->format) {
-    case FMT_RFC5424:
-        sr_format_rfc5424(r, NULL, &f->next);
-        break;
-    case FMT_RFC3164:
-        sr_format_rfc3164(r, &f->next);
-        break;
-    case FMT_RAW:
-        sr_format_raw(r, &f->next);
-        break;
-    default:
-        sr_format_json(r, &f->next);
-        break;
-    }
-    sr_buf_putc(&f->next, '\n');
 }
 
 static int file_create(sr_output_t *o)
@@ -241,7 +265,6 @@ static int file_create(sr_output_t *o)
     f->conf = o->priv_conf;
     f->fd = -1;
     sr_buf_init(&f->cur);
-    sr_buf_init(&f->next);
     list_init(&f->cur_b);
     list_init(&f->next_b);
     f->rl.burst = 3;
@@ -264,7 +287,6 @@ static int file_start(sr_output_t *o)
 static int file_submit(sr_output_t *o, sr_batch_t *b)
 {
     file_out_t *f = (file_out_t *)o;
-    uint32_t i;
 
     if (f->fd < 0) {
         do_reopen(f);
@@ -272,14 +294,12 @@ static int file_submit(sr_output_t *o, sr_batch_t *b)
             return UV_EBADF; /* the core backs off and offers again */
         }
     }
-    if (f->next.len >= PENDING_LIMIT) {
+    if (f->next_bytes >= PENDING_LIMIT) {
         f->said_busy = true;
         return SR_EBUSY;
     }
-    for (i = 0; i < b->n; i++) {
-        serialize(f, b->recs[i]);
-    }
     list_push(&f->next_b, b);
+    f->next_bytes += b->bytes;
     if (!f->writing) {
         start_write(f);
     }
@@ -304,8 +324,8 @@ static void file_stop(sr_output_t *o, void (*done)(sr_output_t *o))
     f->stopping = true;
     f->stop_done = done;
     if (!f->writing) {
-        if (f->next.len > 0 && f->fd >= 0) {
-            start_write(f); /* on_write finishes the stop */
+        if (f->next_b.first != NULL && f->fd >= 0) {
+            start_write(f); /* after_write finishes the stop */
             return;
         }
         report(f, &f->next_b, SR_OUT_RETRY);
@@ -318,7 +338,6 @@ static void file_destroy(sr_output_t *o)
     file_out_t *f = (file_out_t *)o;
 
     sr_buf_free(&f->cur);
-    sr_buf_free(&f->next);
 }
 
 const sr_output_desc_t sr_output_file = {
