@@ -33,6 +33,10 @@
 
 #define MAX_WORKERS 64
 #define READ_BUF_SIZE (64 * 1024)
+/* UDP listeners read with recvmmsg: libuv cuts the buffer into 64 KiB
+ * slots, one datagram each, so this many datagrams per system call. Only
+ * the pages datagrams land in become resident. */
+#define UDP_MMSG 16
 #define TICK_MS 50
 #define SWEEP_TICKS 20 /* timeouts are checked once a second */
 
@@ -60,6 +64,9 @@ typedef struct listener_s {
     bool open;
     sr_input_stats_t st; /* published on the worker's tick */
     sr_ratelimit_t rl;
+    char *ubuf;                 /* UDP: the recvmmsg buffer */
+    struct sockaddr_storage ua; /* UDP: the last sender, and its text */
+    char ua_ip[64];
 } listener_t;
 
 enum { CONN_PROXY = 0, CONN_TLS, CONN_OPEN, CONN_CLOSING };
@@ -91,6 +98,7 @@ struct worker_s {
     uv_loop_t loop;
     uv_async_t wake;
     uv_timer_t tick;
+    uv_check_t flush; /* hands datagrams over once per loop iteration */
     unsigned ticks;
     listener_t *listeners;
     size_t n_listeners;
@@ -520,17 +528,33 @@ static void on_udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     listener_t *l = h->data;
 
-    *buf = uv_buf_init(l->w->rbuf, READ_BUF_SIZE);
+    *buf = uv_buf_init(l->ubuf, UDP_MMSG * READ_BUF_SIZE);
 }
 
+/* The sender's address as text, reusing the last one when it is the same
+ * sender (inet_ntop for every datagram is a measurable cost). */
+static const char *udp_source(listener_t *l, const struct sockaddr *addr)
+{
+    size_t n = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                           : sizeof(struct sockaddr_in);
+    int port;
+
+    if (l->ua_ip[0] == '\0' || memcmp(&l->ua, addr, n) != 0) {
+        memcpy(&l->ua, addr, n);
+        addr_text(addr, l->ua_ip, sizeof(l->ua_ip), &port);
+    }
+    return l->ua_ip;
+}
+
+/* Datagrams are handed over by on_flush_check, after libuv has read what
+ * the socket had (up to its per-iteration limit), not one by one. */
 static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
                    unsigned flags)
 {
     listener_t *l = h->data;
     worker_t *w = l->w;
     size_t len = (size_t)nread, max = l->in->conf->max_message_size;
-    int fflags = 0, port;
-    char ip[64];
+    int fflags = 0;
 
     if (nread <= 0 || addr == NULL) {
         return;
@@ -543,8 +567,13 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
         fflags = SR_FRAME_TRUNCATED;
         len = SR_MIN(len, max);
     }
-    addr_text(addr, ip, sizeof(ip), &port);
-    sr_ingest_frame(&w->ingest, l->in->conf, &l->st, buf->base, len, fflags, ip);
+    sr_ingest_frame(&w->ingest, l->in->conf, &l->st, buf->base, len, fflags, udp_source(l, addr));
+}
+
+static void on_flush_check(uv_check_t *c)
+{
+    worker_t *w = c->data;
+
     sr_ingest_flush(&w->ingest);
 }
 
@@ -660,6 +689,7 @@ static void on_wake(uv_async_t *a)
     }
     sr_ingest_flush(&w->ingest);
     publish_stats(w);
+    uv_close((uv_handle_t *)&w->flush, NULL);
     uv_close((uv_handle_t *)&w->tick, NULL);
     uv_close((uv_handle_t *)&w->wake, NULL);
 }
@@ -685,6 +715,9 @@ static int worker_init(sr_server_t *s, worker_t *w, int idx)
     w->wake.data = w;
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
+    uv_check_init(&w->loop, &w->flush);
+    w->flush.data = w;
+    uv_check_start(&w->flush, on_flush_check);
     sr_ingest_init(&w->ingest, s->p);
     w->listeners = sr_calloc(s->n_inputs, sizeof(listener_t));
     w->n_listeners = s->n_inputs;
@@ -697,7 +730,8 @@ static int worker_init(sr_server_t *s, worker_t *w, int idx)
         l->rl.burst = 5;
         l->rl.interval = 10;
         if (in->conf->type == SR_INPUT_UDP) {
-            uv_udp_init(&w->loop, &l->h.udp);
+            uv_udp_init_ex(&w->loop, &l->h.udp, AF_UNSPEC | UV_UDP_RECVMMSG);
+            l->ubuf = sr_malloc(UDP_MMSG * READ_BUF_SIZE);
             rc = uv_udp_open(&l->h.udp, in->fds[idx]);
         } else {
             uv_tcp_init(&w->loop, &l->h.tcp);
@@ -828,6 +862,9 @@ void sr_server_destroy(sr_server_t *s)
         }
         uv_loop_close(&w->loop);
         sr_ingest_free(&w->ingest);
+        for (j = 0; j < w->n_listeners; j++) {
+            free(w->listeners[j].ubuf);
+        }
         free(w->listeners);
     }
     for (i = 0; i < s->n_inputs; i++) {
