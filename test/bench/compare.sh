@@ -276,11 +276,11 @@ send() {
         awk '/^sent/ {print $2}' "$log"
         return
     fi
-    local args=(-i -P -s "$SIZE" -I "$DUR")
+    local args=(-P -s "$SIZE" -I "$DUR")
     case $p in
-    udp) args+=(-D -r "$UDP_RATE" --active-connections=1) ;;
-    tls) args+=(-S -U -r 100000000 --active-connections="$CONNS") ;;
-    *) args+=(-S -r 100000000 --active-connections="$CONNS") ;;
+    udp) args+=(-i -D -r "$UDP_RATE" --active-connections=1) ;;
+    tls) args+=(-U -r 100000000 --active-connections="$CONNS") ;;
+    *) args+=(-i -S -r 100000000 --active-connections="$CONNS") ;;
     esac
     [ "$SCEN" = redact ] && args+=(-R "$W/secrets.txt" -l)
     loggen "${args[@]}" 127.0.0.1 "$PORT" >"$log" 2>&1
