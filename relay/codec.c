@@ -118,188 +118,6 @@ static void utf8_fix(const char *s, size_t n, sr_buf_t *out)
     }
 }
 
-/* ---- structured data view -------------------------------------------- */
-
-typedef struct sd_group_s {
-    sr_slice_t id;
-    uint32_t first_name; /* index into names */
-    uint32_t n_names;
-} sd_group_t;
-
-typedef struct sd_name_s {
-    sr_slice_t name;
-    uint32_t first_val; /* index into vals */
-    uint32_t n_vals;
-} sd_name_t;
-
-typedef struct sd_view_s {
-    sd_group_t *groups;
-    sd_name_t *names;
-    uint32_t *vals; /* param indices */
-    uint32_t n_groups;
-} sd_view_t;
-
-typedef struct sort_key_s {
-    uint32_t group; /* params: the canonical element of their SD-ID */
-    uint32_t idx;   /* element or param index */
-    sr_slice_t s;
-    const sr_record_t *r;
-} sort_key_t;
-
-static int slice_cmp(const sr_record_t *r, sr_slice_t a, sr_slice_t b)
-{
-    size_t n = SR_MIN(a.len, b.len);
-    int c = n ? memcmp(sr_record_ptr(r, a), sr_record_ptr(r, b), n) : 0;
-
-    if (c != 0) {
-        return c;
-    }
-    return a.len < b.len ? -1 : a.len > b.len;
-}
-
-static int sort_cmp(const void *pa, const void *pb)
-{
-    const sort_key_t *a = pa, *b = pb;
-    int c;
-
-    if (a->group != b->group) {
-        return a->group < b->group ? -1 : 1;
-    }
-    c = slice_cmp(a->r, a->s, b->s);
-    if (c != 0) {
-        return c;
-    }
-    return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
-static bool elem_ok(const sr_record_t *r, const sr_sd_elem_t *e)
-{
-    return sr_slice_present(e->id) && e->first <= r->n_sd_params &&
-           e->count <= r->n_sd_params - e->first;
-}
-
-/*
- * Group the record's structured data. Returns false (and builds nothing)
- * when the record has none; else the caller frees with sd_view_free().
- */
-static bool sd_view_build(const sr_record_t *r, sd_view_t *v)
-{
-    uint32_t ne = r->n_sd_elems, np = r->n_sd_params, i, j, k, p, q;
-    uint32_t *canon, *next_elem, *next_same;
-    uint8_t *lead;
-    sort_key_t *keys;
-
-    memset(v, 0, sizeof(*v));
-    if (ne == 0 || r->sd_elems == NULL) {
-        return false;
-    }
-    canon = sr_malloc(ne * sizeof(*canon));
-    next_elem = sr_malloc(ne * sizeof(*next_elem));
-    next_same = sr_malloc((np + 1) * sizeof(*next_same));
-    lead = sr_calloc(np + 1, 1);
-    keys = sr_malloc((SR_MAX(ne, np) + 1) * sizeof(*keys));
-    v->groups = sr_malloc(ne * sizeof(*v->groups));
-    v->names = sr_malloc((np + 1) * sizeof(*v->names));
-    v->vals = sr_malloc((np + 1) * sizeof(*v->vals));
-
-    /* Elements by SD-ID: canon[e] is the first element with e's id;
-     * next_elem chains the elements of one id in order. */
-    for (i = 0, k = 0; i < ne; i++) {
-        canon[i] = UINT32_MAX;
-        next_elem[i] = UINT32_MAX;
-        if (elem_ok(r, &r->sd_elems[i])) {
-            keys[k++] = (sort_key_t){0, i, r->sd_elems[i].id, r};
-        }
-    }
-    qsort(keys, k, sizeof(*keys), sort_cmp);
-    for (i = 0; i < k; i++) {
-        if (i > 0 && slice_cmp(r, keys[i - 1].s, keys[i].s) == 0) {
-            canon[keys[i].idx] = canon[keys[i - 1].idx];
-            next_elem[keys[i - 1].idx] = keys[i].idx;
-        } else {
-            canon[keys[i].idx] = keys[i].idx;
-        }
-    }
-
-    /* Params by (id group, name): the first of a run leads it, next_same
-     * chains the others in order. */
-    for (i = 0; i < np; i++) {
-        next_same[i] = UINT32_MAX;
-    }
-    for (i = 0, k = 0; i < ne; i++) {
-        if (canon[i] == UINT32_MAX) {
-            continue;
-        }
-        for (j = 0; j < r->sd_elems[i].count; j++) {
-            p = r->sd_elems[i].first + j;
-            if (sr_slice_present(r->sd_params[p].name)) {
-                keys[k++] = (sort_key_t){canon[i], p, r->sd_params[p].name, r};
-            }
-        }
-    }
-    qsort(keys, k, sizeof(*keys), sort_cmp);
-    for (i = 0; i < k; i++) {
-        if (i > 0 && keys[i - 1].group == keys[i].group &&
-            slice_cmp(r, keys[i - 1].s, keys[i].s) == 0) {
-            next_same[keys[i - 1].idx] = keys[i].idx;
-        } else {
-            lead[keys[i].idx] = 1;
-        }
-    }
-
-    /* Walk in output order: groups by first element, names by first use. */
-    {
-        uint32_t nn = 0, nv = 0;
-
-        for (i = 0; i < ne; i++) {
-            sd_group_t *g;
-
-            if (canon[i] != i) {
-                continue;
-            }
-            g = &v->groups[v->n_groups++];
-            g->id = r->sd_elems[i].id;
-            g->first_name = nn;
-            g->n_names = 0;
-            for (j = i; j != UINT32_MAX; j = next_elem[j]) {
-                const sr_sd_elem_t *e = &r->sd_elems[j];
-
-                for (p = e->first; p < e->first + e->count; p++) {
-                    sd_name_t *nm;
-
-                    if (!lead[p]) {
-                        continue;
-                    }
-                    nm = &v->names[nn++];
-                    g->n_names++;
-                    nm->name = r->sd_params[p].name;
-                    nm->first_val = nv;
-                    nm->n_vals = 0;
-                    for (q = p; q != UINT32_MAX; q = next_same[q]) {
-                        v->vals[nv++] = q;
-                        nm->n_vals++;
-                    }
-                }
-            }
-        }
-    }
-
-    sr_free(keys);
-    sr_free(lead);
-    sr_free(next_same);
-    sr_free(next_elem);
-    sr_free(canon);
-    return true;
-}
-
-static void sd_view_free(sd_view_t *v)
-{
-    sr_free(v->groups);
-    sr_free(v->names);
-    sr_free(v->vals);
-    memset(v, 0, sizeof(*v));
-}
-
 /* ---- msgpack ----------------------------------------------------------- */
 
 static int buf_write(void *data, const char *p, size_t n)
@@ -355,21 +173,21 @@ static void mp_sd_value(mp_t *m, const sr_record_t *r, sr_slice_t v)
 
 static void mp_sd(mp_t *m, const sr_record_t *r)
 {
-    sd_view_t v;
+    sr_sd_view_t v;
     uint32_t g, n, k;
 
-    if (!sd_view_build(r, &v)) {
+    if (!sr_sd_view_build(r, &v)) {
         msgpack_pack_nil(&m->pk);
         return;
     }
     msgpack_pack_map(&m->pk, v.n_groups);
     for (g = 0; g < v.n_groups; g++) {
-        const sd_group_t *gr = &v.groups[g];
+        const sr_sd_group_t *gr = &v.groups[g];
 
         mp_slice(m, r, gr->id);
         msgpack_pack_map(&m->pk, gr->n_names);
         for (n = gr->first_name; n < gr->first_name + gr->n_names; n++) {
-            const sd_name_t *nm = &v.names[n];
+            const sr_sd_name_t *nm = &v.names[n];
 
             mp_slice(m, r, nm->name);
             if (nm->n_vals == 1) {
@@ -382,7 +200,7 @@ static void mp_sd(mp_t *m, const sr_record_t *r)
             }
         }
     }
-    sd_view_free(&v);
+    sr_sd_view_free(&v);
 }
 
 static const char *format_name(int format)
@@ -594,7 +412,7 @@ static void ecs_sd_value(sr_buf_t *out, const sr_record_t *r, sr_slice_t v, sr_b
     sr_json_string(out, tmp->base ? tmp->base : "", tmp->len);
 }
 
-static void ecs_sd(sr_buf_t *out, const sr_record_t *r, const sd_view_t *v)
+static void ecs_sd(sr_buf_t *out, const sr_record_t *r, const sr_sd_view_t *v)
 {
     sr_buf_t tmp;
     uint32_t g, n, k;
@@ -602,7 +420,7 @@ static void ecs_sd(sr_buf_t *out, const sr_record_t *r, const sd_view_t *v)
     sr_buf_init(&tmp);
     sr_buf_putc(out, '{');
     for (g = 0; g < v->n_groups; g++) {
-        const sd_group_t *gr = &v->groups[g];
+        const sr_sd_group_t *gr = &v->groups[g];
 
         if (g > 0) {
             sr_buf_putc(out, ',');
@@ -610,7 +428,7 @@ static void ecs_sd(sr_buf_t *out, const sr_record_t *r, const sd_view_t *v)
         js_slice(out, r, gr->id);
         LIT(out, ":{");
         for (n = gr->first_name; n < gr->first_name + gr->n_names; n++) {
-            const sd_name_t *nm = &v->names[n];
+            const sr_sd_name_t *nm = &v->names[n];
 
             if (n > gr->first_name) {
                 sr_buf_putc(out, ',');
@@ -645,7 +463,7 @@ void sr_codec_ecs(const sr_record_t *r, sr_buf_t *out)
 {
     int64_t ms, pid;
     const char *name;
-    sd_view_t v;
+    sr_sd_view_t v;
     bool has_pid = pid_number(r, &pid);
 
     sr_buf_reserve(out, 384 + r->text_len);
@@ -713,10 +531,10 @@ void sr_codec_ecs(const sr_record_t *r, sr_buf_t *out)
         LIT(out, ",\"msgid\":");
         js_slice(out, r, r->msgid);
     }
-    if (sd_view_build(r, &v)) {
+    if (sr_sd_view_build(r, &v)) {
         LIT(out, ",\"structured_data\":");
         ecs_sd(out, r, &v);
-        sd_view_free(&v);
+        sr_sd_view_free(&v);
     }
     LIT(out, "}}");
     if (r->source[0] != '\0') {

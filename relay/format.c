@@ -363,48 +363,61 @@ static int key_cmp(const void *pa, const void *pb)
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static void json_sd_value(sr_buf_t *out, const sr_record_t *r, sr_slice_t v, sr_buf_t *tmp)
-{
-    if (!sr_slice_present(v)) {
-        buf_put(out, "null", 4);
-        return;
-    }
-    sr_buf_reset(tmp);
-    sr_sd_unescape(sr_record_ptr(r, v), v.len, tmp);
-    sr_json_string(out, tmp->base ? tmp->base : "", tmp->len);
-}
-
 static bool elem_sane(const sr_record_t *r, const sr_sd_elem_t *e)
 {
     return sr_slice_present(e->id) && e->first <= r->n_sd_params &&
            e->count <= r->n_sd_params - e->first;
 }
 
-/* Write the structured_data value (an object, or null when there is none). */
-static void json_sd(sr_buf_t *out, const sr_record_t *r)
+/* An array of n items: the inline room when it fits, else allocated. */
+static void *room(void *inline_room, size_t inline_n, size_t n, size_t size)
 {
-    uint32_t ne = r->n_sd_elems, np = r->n_sd_params, i, j, k, p;
-    uint32_t *canon = NULL, *next_elem = NULL, *next_same = NULL;
-    uint8_t *leader = NULL;
-    sd_key_t *keys = NULL;
-    sr_buf_t tmp;
-    bool first_obj = true, first_param;
+    return n <= inline_n ? inline_room : sr_malloc((n ? n : 1) * size);
+}
 
-    if (ne == 0 || r->sd_elems == NULL) {
-        buf_put(out, "null", 4);
-        return;
+static void unroom(void *p, void *inline_room)
+{
+    if (p != inline_room) {
+        sr_free(p);
     }
-    sr_buf_init(&tmp);
-    canon = sr_malloc(ne * sizeof(*canon));
-    next_elem = sr_malloc(ne * sizeof(*next_elem));
-    next_same = sr_malloc((np ? np : 1) * sizeof(*next_same));
-    leader = sr_calloc(np ? np : 1, 1);
-    keys = sr_malloc((SR_MAX(ne, np) ? SR_MAX(ne, np) : 1) * sizeof(*keys));
+}
 
-    /* Group elements by SD-ID: canon[e] is the first element with e's id,
-     * next_elem links the elements of a group in order. */
-    k = 0;
-    for (i = 0; i < ne; i++) {
+/*
+ * Elements are grouped by sorting (id, index), params by sorting (group,
+ * name, index): O(n log n) whatever a hostile sender puts in one message.
+ * Scratch arrays live on the stack for small structured data.
+ */
+bool sr_sd_view_build(const sr_record_t *r, sr_sd_view_t *v)
+{
+    enum { SMALL = SR_SD_VIEW_INLINE };
+    uint32_t ne = r->n_sd_elems, np = r->n_sd_params, i, j, k, p, q, nn = 0, nv = 0;
+    uint32_t canon_s[SMALL], next_elem_s[SMALL], next_same_s[SMALL];
+    uint8_t lead_s[SMALL];
+    sd_key_t keys_s[SMALL];
+    uint32_t *canon, *next_elem, *next_same;
+    uint8_t *lead;
+    sd_key_t *keys;
+
+    v->n_groups = 0;
+    if (ne == 0 || r->sd_elems == NULL) {
+        v->groups = NULL;
+        v->names = NULL;
+        v->vals = NULL;
+        return false;
+    }
+    canon = room(canon_s, SMALL, ne, sizeof(*canon));
+    next_elem = room(next_elem_s, SMALL, ne, sizeof(*next_elem));
+    next_same = room(next_same_s, SMALL, np, sizeof(*next_same));
+    lead = room(lead_s, SMALL, np, 1);
+    keys = room(keys_s, SMALL, SR_MAX(ne, np), sizeof(*keys));
+    v->groups = room(v->groups_inline, SMALL, ne, sizeof(*v->groups));
+    v->names = room(v->names_inline, SMALL, np, sizeof(*v->names));
+    v->vals = room(v->vals_inline, SMALL, np, sizeof(*v->vals));
+    memset(lead, 0, np ? np : 1);
+
+    /* Elements by SD-ID: canon[e] is the first element with e's id;
+     * next_elem chains the elements of one id in order. */
+    for (i = 0, k = 0; i < ne; i++) {
         canon[i] = UINT32_MAX;
         next_elem[i] = UINT32_MAX;
         if (elem_sane(r, &r->sd_elems[i])) {
@@ -421,22 +434,20 @@ static void json_sd(sr_buf_t *out, const sr_record_t *r)
         }
     }
 
-    /* Group params by (canonical element, name): the first of each run is
-     * its leader, next_same links the rest in order. */
-    k = 0;
+    /* Params by (group, name): the first of a run leads it, next_same
+     * chains the others in order. */
     for (i = 0; i < np; i++) {
         next_same[i] = UINT32_MAX;
     }
-    for (i = 0; i < ne; i++) {
+    for (i = 0, k = 0; i < ne; i++) {
         if (canon[i] == UINT32_MAX) {
             continue;
         }
         for (j = 0; j < r->sd_elems[i].count; j++) {
             p = r->sd_elems[i].first + j;
-            if (!sr_slice_present(r->sd_params[p].name)) {
-                continue;
+            if (sr_slice_present(r->sd_params[p].name)) {
+                keys[k++] = (sd_key_t){p, canon[i], r->sd_params[p].name, r};
             }
-            keys[k++] = (sd_key_t){p, canon[i], r->sd_params[p].name, r};
         }
     }
     qsort(keys, k, sizeof(*keys), key_cmp);
@@ -445,59 +456,122 @@ static void json_sd(sr_buf_t *out, const sr_record_t *r)
             slice_cmp(r, keys[i - 1].s, keys[i].s) == 0) {
             next_same[keys[i - 1].idx] = keys[i].idx;
         } else {
-            leader[keys[i].idx] = 1;
+            lead[keys[i].idx] = 1;
         }
     }
 
-    buf_putc(out, '{');
+    /* Walk in output order: groups by first element, names by first use. */
     for (i = 0; i < ne; i++) {
+        sr_sd_group_t *g;
+
         if (canon[i] != i) {
             continue; /* not sane, or merged into an earlier element */
         }
-        if (!first_obj) {
-            buf_putc(out, ',');
-        }
-        first_obj = false;
-        json_slice(out, r, r->sd_elems[i].id);
-        buf_put(out, ":{", 2);
-        first_param = true;
+        g = &v->groups[v->n_groups++];
+        g->id = r->sd_elems[i].id;
+        g->first_name = nn;
+        g->n_names = 0;
         for (j = i; j != UINT32_MAX; j = next_elem[j]) {
             const sr_sd_elem_t *e = &r->sd_elems[j];
 
             for (p = e->first; p < e->first + e->count; p++) {
-                if (!leader[p]) {
+                sr_sd_name_t *nm;
+
+                if (!lead[p]) {
                     continue;
                 }
-                if (!first_param) {
+                nm = &v->names[nn++];
+                g->n_names++;
+                nm->name = r->sd_params[p].name;
+                nm->first_val = nv;
+                nm->n_vals = 0;
+                for (q = p; q != UINT32_MAX; q = next_same[q]) {
+                    v->vals[nv++] = q;
+                    nm->n_vals++;
+                }
+            }
+        }
+    }
+
+    unroom(keys, keys_s);
+    unroom(lead, lead_s);
+    unroom(next_same, next_same_s);
+    unroom(next_elem, next_elem_s);
+    unroom(canon, canon_s);
+    return true;
+}
+
+void sr_sd_view_free(sr_sd_view_t *v)
+{
+    if (v->groups != NULL) {
+        unroom(v->groups, v->groups_inline);
+        unroom(v->names, v->names_inline);
+        unroom(v->vals, v->vals_inline);
+    }
+    v->groups = NULL;
+    v->names = NULL;
+    v->vals = NULL;
+    v->n_groups = 0;
+}
+
+static void json_sd_value(sr_buf_t *out, const sr_record_t *r, sr_slice_t v, sr_buf_t *tmp)
+{
+    if (!sr_slice_present(v)) {
+        buf_put(out, "null", 4);
+        return;
+    }
+    sr_buf_reset(tmp);
+    sr_sd_unescape(sr_record_ptr(r, v), v.len, tmp);
+    sr_json_string(out, tmp->base ? tmp->base : "", tmp->len);
+}
+
+/* Write the structured_data value (an object, or null when there is none). */
+static void json_sd(sr_buf_t *out, const sr_record_t *r)
+{
+    sr_sd_view_t v;
+    sr_buf_t tmp;
+    uint32_t g, n, k;
+
+    if (!sr_sd_view_build(r, &v)) {
+        buf_put(out, "null", 4);
+        return;
+    }
+    sr_buf_init(&tmp);
+    buf_putc(out, '{');
+    for (g = 0; g < v.n_groups; g++) {
+        const sr_sd_group_t *gr = &v.groups[g];
+
+        if (g > 0) {
+            buf_putc(out, ',');
+        }
+        json_slice(out, r, gr->id);
+        buf_put(out, ":{", 2);
+        for (n = gr->first_name; n < gr->first_name + gr->n_names; n++) {
+            const sr_sd_name_t *nm = &v.names[n];
+
+            if (n > gr->first_name) {
+                buf_putc(out, ',');
+            }
+            json_slice(out, r, nm->name);
+            buf_putc(out, ':');
+            if (nm->n_vals == 1) {
+                json_sd_value(out, r, r->sd_params[v.vals[nm->first_val]].value, &tmp);
+                continue;
+            }
+            buf_putc(out, '[');
+            for (k = nm->first_val; k < nm->first_val + nm->n_vals; k++) {
+                if (k > nm->first_val) {
                     buf_putc(out, ',');
                 }
-                first_param = false;
-                json_slice(out, r, r->sd_params[p].name);
-                buf_putc(out, ':');
-                if (next_same[p] == UINT32_MAX) {
-                    json_sd_value(out, r, r->sd_params[p].value, &tmp);
-                    continue;
-                }
-                buf_putc(out, '[');
-                for (k = p; k != UINT32_MAX; k = next_same[k]) {
-                    if (k != p) {
-                        buf_putc(out, ',');
-                    }
-                    json_sd_value(out, r, r->sd_params[k].value, &tmp);
-                }
-                buf_putc(out, ']');
+                json_sd_value(out, r, r->sd_params[v.vals[k]].value, &tmp);
             }
+            buf_putc(out, ']');
         }
         buf_putc(out, '}');
     }
     buf_putc(out, '}');
-
-    sr_free(keys);
-    sr_free(leader);
-    sr_free(next_same);
-    sr_free(next_elem);
-    sr_free(canon);
     sr_buf_free(&tmp);
+    sr_sd_view_free(&v);
 }
 
 /* Append a non-negative int below 1000 in decimal (the record's small

@@ -35,6 +35,45 @@ void sr_format_rfc3164(const sr_record_t *r, sr_buf_t *out);
 /* The received frame as is (after redaction). */
 void sr_format_raw(const sr_record_t *r, sr_buf_t *out);
 
+/*
+ * Structured data grouped the way the JSON, msgpack and ECS writers show
+ * it: elements with the same SD-ID merge into one group (in order of their
+ * first appearance), and within a group a name repeated (in one element
+ * or across them) collects all its values, in order. Groups, names and
+ * values are in the record's order of first use. vals[] holds indexes into
+ * rec->sd_params. Elements whose params lie outside the arrays are skipped.
+ */
+typedef struct sr_sd_group_s {
+    sr_slice_t id;
+    uint32_t first_name; /* index into names */
+    uint32_t n_names;
+} sr_sd_group_t;
+
+typedef struct sr_sd_name_s {
+    sr_slice_t name;
+    uint32_t first_val; /* index into vals */
+    uint32_t n_vals;
+} sr_sd_name_t;
+
+#define SR_SD_VIEW_INLINE 16
+
+typedef struct sr_sd_view_s {
+    sr_sd_group_t *groups;
+    sr_sd_name_t *names;
+    uint32_t *vals;
+    uint32_t n_groups;
+    /* private: room for small structured data, so most records need no
+     * allocation */
+    sr_sd_group_t groups_inline[SR_SD_VIEW_INLINE];
+    sr_sd_name_t names_inline[SR_SD_VIEW_INLINE];
+    uint32_t vals_inline[SR_SD_VIEW_INLINE];
+} sr_sd_view_t;
+
+/* Build the view; false (nothing to free) when the record has no
+ * structured data, else free it with sr_sd_view_free. */
+bool sr_sd_view_build(const sr_record_t *r, sr_sd_view_t *v);
+void sr_sd_view_free(sr_sd_view_t *v);
+
 /* A JSON string literal (with quotes) for p[0..n), invalid UTF-8 as U+FFFD. */
 void sr_json_string(sr_buf_t *out, const char *p, size_t n);
 
