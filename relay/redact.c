@@ -74,8 +74,7 @@ static const builtin_t builtins[] = {
     /* 13 to 19 digits, single spaces or dashes between them, not part of
      * a longer number or a decimal; the callout keeps only Luhn-valid
      * candidates (and makes the engine try shorter ones). */
-    {"credit_card",
-     "(?<![0-9])(?<![0-9]\\.)[0-9](?:[ -]?[0-9]){12,18}(?![0-9]|\\.[0-9])(?C1)",
+    {"credit_card", "(?<![0-9])(?<![0-9]\\.)[0-9](?:[ -]?[0-9]){12,18}(?![0-9]|\\.[0-9])(?C1)",
      "[REDACTED-CARD]", NULL},
     /* local@domain.tld, the domain with at least one dot and a TLD of two
      * or more ASCII letters; the look-behind makes each run of local-part
@@ -93,8 +92,8 @@ static const builtin_t builtins[] = {
      * a time of day. */
     {"ipv6",
      "(?<![A-Za-z0-9_:.])(?=[0-9A-Fa-f]{0,4}:)(?:"
-     "(?:" H16 ":){6}" IPV4 "|(?:(?:" H16 ":){0,5}" H16 ")?::(?:" H16 ":){0,5}" IPV4
-     "|(?:" H16 ":){7}" H16 "|(?:" H16 ":){0,6}" H16 "::(?:" H16 "(?::" H16 "){0,6})?"
+     "(?:" H16 ":){6}" IPV4 "|(?:(?:" H16 ":){0,5}" H16 ")?::(?:" H16 ":){0,5}" IPV4 "|(?:" H16
+     ":){7}" H16 "|(?:" H16 ":){0,6}" H16 "::(?:" H16 "(?::" H16 "){0,6})?"
      "|::" H16 "(?::" H16 "){0,6}"
      ")(?:%[A-Za-z0-9_.]+)?(?![A-Za-z0-9_:]|\\.[0-9])",
      "[REDACTED-IPV6]", NULL},
@@ -120,8 +119,7 @@ static const builtin_t builtins[] = {
      * match starts at that word (whatever precedes it stays as it is),
      * which lets PCRE2 skip ahead to candidate first letters. */
     {"password_kv",
-     "(" SECRET_KEYS
-     "(?:\\\\?[\"'])?\\s*(?::|=>?)\\s*(\\\\?[\"']|))"
+     "(" SECRET_KEYS "(?:\\\\?[\"'])?\\s*(?::|=>?)\\s*(\\\\?[\"']|))"
      "(?!\\[REDACTED\\])(?:(?<=\\\\[\"'])[^\"'\\\\\\r\\n]++"
      "|(?<=\")(?:[^\"\\\\\\r\\n]|\\\\.)++"
      "|(?<=')[^'\\r\\n]++"
@@ -130,8 +128,8 @@ static const builtin_t builtins[] = {
 };
 
 const char *const sr_redact_builtin_names[] = {
-    "credit_card", "email", "ipv4", "ipv6", "aws_access_key_id", "aws_secret_access_key",
-    "bearer_token", "jwt", "password_kv", NULL,
+    "credit_card",           "email",        "ipv4", "ipv6",        "aws_access_key_id",
+    "aws_secret_access_key", "bearer_token", "jwt",  "password_kv", NULL,
 };
 
 /* ---- compiled rules ------------------------------------------------ */
@@ -150,8 +148,8 @@ typedef struct rule_s {
     char *lit;                /* the replacement's literal text */
     repl_part_t *parts;
     size_t n_parts;
-    unsigned fields;      /* FIELD_* bits */
-    bool *inputs;         /* [n_inputs]; NULL: every input */
+    unsigned fields; /* FIELD_* bits */
+    bool *inputs;    /* [n_inputs]; NULL: every input */
     size_t n_inputs;
     uint32_t match_limit;
     uint32_t depth_limit;
@@ -162,8 +160,8 @@ typedef struct rule_s {
 struct sr_redactor_s {
     rule_t *rules;
     size_t n_rules;
-    uint32_t ovec_pairs;    /* enough for the rule with most groups */
-    bool message_is_all;    /* every rule covers the message field */
+    uint32_t ovec_pairs; /* enough for the rule with most groups */
+    bool message_is_all; /* every rule covers the message field */
 };
 
 /* What redaction did to one field of the current record. */
@@ -178,9 +176,9 @@ struct sr_redact_scratch_s {
     uint32_t md_pairs;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
-    sr_buf_t a, b;     /* the field between rules, ping-pong */
-    sr_buf_t unesc;    /* an SD value without its escapes */
-    sr_buf_t store;    /* changed fields of the current record */
+    sr_buf_t a, b;  /* the field between rules, ping-pong */
+    sr_buf_t unesc; /* an SD value without its escapes */
+    sr_buf_t store; /* changed fields of the current record */
     field_res_t *res;
     size_t res_cap;
     sr_ratelimit_t rl; /* failure log lines of this thread */
@@ -207,8 +205,7 @@ static const sr_cfg_key_t rule_keys[] = {
      "A PCRE2 pattern (UTF-8); every match is replaced. Exclusive with builtin."},
     {"builtin", SR_CFG_STRING, NULL, 0, 0, offsetof(rule_conf_t, builtin), NULL, NULL, 0,
      "A rule of the built-in library by name (docs/redaction.md). Exclusive with pattern."},
-    {"replacement", SR_CFG_STRING, NULL, 0, 0, offsetof(rule_conf_t, replacement), NULL, NULL,
-     0,
+    {"replacement", SR_CFG_STRING, NULL, 0, 0, offsetof(rule_conf_t, replacement), NULL, NULL, 0,
      "What replaces each match; $1, ${1}, ${name} insert a capture group, $$ a dollar. "
      "Default \"[REDACTED]\", or the builtin's own."},
     {"fields", SR_CFG_STRLIST, NULL, 0, 0, offsetof(rule_conf_t, fields), NULL, NULL, 0,
@@ -288,8 +285,8 @@ static const char *parse_replacement(rule_t *ru, const char *text, const pcre2_c
         }
         if (lit.len > lit_start) {
             parts = sr_realloc(parts, (n_parts + 1) * sizeof(*parts));
-            parts[n_parts++] = (repl_part_t){-1, (uint32_t)lit_start,
-                                             (uint32_t)(lit.len - lit_start)};
+            parts[n_parts++] =
+                (repl_part_t){-1, (uint32_t)lit_start, (uint32_t)(lit.len - lit_start)};
         }
         if (i >= n) {
             break;
@@ -329,8 +326,7 @@ static const char *parse_replacement(rule_t *ru, const char *text, const pcre2_c
             break;
         }
         if (g > (long)n_groups) {
-            snprintf(err, errlen, "group %ld is referenced, but the pattern has %u", g,
-                     n_groups);
+            snprintf(err, errlen, "group %ld is referenced, but the pattern has %u", g, n_groups);
             break;
         }
         parts = sr_realloc(parts, (n_parts + 1) * sizeof(*parts));
@@ -680,8 +676,7 @@ static void put(sr_buf_t *out, const char *p, size_t n)
 
 /* Append the rule's replacement for the match in ov (rc from pcre2_match;
  * 0 means no group is set). */
-static void expand(const rule_t *ru, const char *subj, int rc, const PCRE2_SIZE *ov,
-                   sr_buf_t *out)
+static void expand(const rule_t *ru, const char *subj, int rc, const PCRE2_SIZE *ov, sr_buf_t *out)
 {
     size_t i;
     int g;
@@ -795,10 +790,9 @@ static const char *field_label(unsigned field)
  * marker. Returns replacements made; *changed says whether the text
  * differs (a failure changes it too).
  */
-static int redact_text(const sr_redactor_t *r, sr_redact_scratch_t *s, unsigned field,
-                       int input_id, const char *input_name, const char *sd_name,
-                       size_t sd_name_len, const char *p, size_t n, const char **res,
-                       size_t *res_len, bool *changed)
+static int redact_text(const sr_redactor_t *r, sr_redact_scratch_t *s, unsigned field, int input_id,
+                       const char *input_name, const char *sd_name, size_t sd_name_len,
+                       const char *p, size_t n, const char **res, size_t *res_len, bool *changed)
 {
     const char *cur = p;
     size_t curn = n, i;
@@ -1009,8 +1003,7 @@ int sr_redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t
     total += redact_slice(r, s, rec, FIELD_HOSTNAME, rec->hostname, &res[RES_HOSTNAME]);
     total += redact_slice(r, s, rec, FIELD_APP_NAME, rec->app_name, &res[RES_APP_NAME]);
     total += redact_slice(r, s, rec, FIELD_MESSAGE, rec->message, &res[RES_MESSAGE]);
-    if (r->message_is_all && rec->message.off == rec->raw.off &&
-        rec->message.len == rec->raw.len) {
+    if (r->message_is_all && rec->message.off == rec->raw.off && rec->message.len == rec->raw.len) {
         /* A raw record: its message is the whole line, and every rule
          * covers messages, so the raw result is the message result. */
         res[RES_RAW] = res[RES_MESSAGE];

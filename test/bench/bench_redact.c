@@ -41,7 +41,8 @@ static const char *const corpus[] = {
     "abc123.def456.ghi789",
     "<14>1 2026-11-21T22:14:18Z worker-7 jobs 99 - - job 4412 finished in 2.31 s, 0 retries, "
     "queue depth 17",
-    "<11>1 2026-11-21T22:14:19Z ci-runner deploy 1 - - using AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE "
+    "<11>1 2026-11-21T22:14:19Z ci-runner deploy 1 - - using "
+    "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE "
     "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY region eu-west-1",
     "<11>1 2026-11-21T22:14:19Z ci-runner deploy 1 - - uploaded artifact build-2291.tar.gz "
     "(48213 bytes), sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709",

@@ -122,14 +122,14 @@ static const bcase_t bcases[] = {
     {"credit_card", "visa4242424242424242end", "visa[REDACTED-CARD]end"},
     {"credit_card", "4111 1111 1111 1111 2024", "[REDACTED-CARD] 2024"},
     {"credit_card", "4111111111111111-2", "[REDACTED-CARD]-2"},
-    {"credit_card", "order 4111111111111112 shipped", NULL},  /* Luhn fails */
-    {"credit_card", "order number 1234567890123456", NULL},   /* Luhn fails */
+    {"credit_card", "order 4111111111111112 shipped", NULL}, /* Luhn fails */
+    {"credit_card", "order number 1234567890123456", NULL},  /* Luhn fails */
     {"credit_card", "ts 20240115123045 and 20240115123045123", NULL},
     {"credit_card", "2024-01-15 12:30:45.123456", NULL},
     {"credit_card", "uuid 123e4567-e89b-12d3-a456-426614174000", NULL},
-    {"credit_card", "short 411111111111", NULL},              /* 12 digits */
-    {"credit_card", "long 41111111111111111111111", NULL},    /* 23 digits */
-    {"credit_card", "amount 4111111111111111.25", NULL},      /* a decimal */
+    {"credit_card", "short 411111111111", NULL},           /* 12 digits */
+    {"credit_card", "long 41111111111111111111111", NULL}, /* 23 digits */
+    {"credit_card", "amount 4111111111111111.25", NULL},   /* a decimal */
     {"credit_card", "v 1.4111111111111111", NULL},
     /* email */
     {"email", "from alice@example.com to", "from [REDACTED-EMAIL] to"},
@@ -163,7 +163,7 @@ static const bcase_t bcases[] = {
     /* aws_access_key_id */
     {"aws_access_key_id", "key AKIAIOSFODNN7EXAMPLE used", "key [REDACTED-AWS-KEY-ID] used"},
     {"aws_access_key_id", "id=ASIAY34FZKBOKMUTVV7A,", "id=[REDACTED-AWS-KEY-ID],"},
-    {"aws_access_key_id", "AKIAIOSFODNN7EXAMPL", NULL},    /* 19 characters */
+    {"aws_access_key_id", "AKIAIOSFODNN7EXAMPL", NULL}, /* 19 characters */
     {"aws_access_key_id", "XAKIAIOSFODNN7EXAMPLE", NULL},
     {"aws_access_key_id", "akiaiosfodnn7example", NULL},
     /* aws_secret_access_key */
@@ -191,7 +191,8 @@ static const bcase_t bcases[] = {
     {"jwt", "xeyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIx.sig", NULL},
     /* password_kv */
     {"password_kv", "password=hunter2", "password=[REDACTED]"},
-    {"password_kv", "login user=bob password: hunter2 ok", "login user=bob password: [REDACTED] ok"},
+    {"password_kv", "login user=bob password: hunter2 ok",
+     "login user=bob password: [REDACTED] ok"},
     {"password_kv", "{\"password\":\"hun\\\"ter2\",\"user\":\"bob\"}",
      "{\"password\":\"[REDACTED]\",\"user\":\"bob\"}"},
     {"password_kv", "PASSWORD='a b c'", "PASSWORD='[REDACTED]'"},
@@ -203,7 +204,8 @@ static const bcase_t bcases[] = {
     {"password_kv", "{\\\"password\\\":\\\"hunter2\\\"}", "{\\\"password\\\":\\\"[REDACTED]\\\"}"},
     {"password_kv", "[x@1 token=\"a\\\"b\"]", "[x@1 token=\"[REDACTED]\"]"},
     {"password_kv", "password=abc\\def x", "password=[REDACTED] x"},
-    {"password_kv", "note=\"say \\\"password=hunter2\\\" ok\"", "note=\"say \\\"password=[REDACTED]\\\" ok\""},
+    {"password_kv", "note=\"say \\\"password=hunter2\\\" ok\"",
+     "note=\"say \\\"password=[REDACTED]\\\" ok\""},
     {"password_kv", "password_hash=abc tokens=5 max_tokens: 100", NULL},
     {"password_kv", "password reset for bob", NULL},
     {"password_kv", "password=\"\" and password=", NULL},
@@ -347,10 +349,12 @@ START_TEST(test_utf8_around_secrets)
 {
     sr_redactor_t *r = load("- builtin: email\n- builtin: password_kv\n"
                             "- name: word\n  pattern: 'gehe\\w+'\n");
-    char *got = red(r, "Gr\xc3\xbc\xc3\x9f" "e von j\xc3\xbcrgen@example.de \xe2\x80\x94 pass: "
+    char *got = red(r, "Gr\xc3\xbc\xc3\x9f"
+                       "e von j\xc3\xbcrgen@example.de \xe2\x80\x94 pass: "
                        "\xe2\x9c\x93 password=p\xc3\xa4sswort \xe6\x97\xa5\xe6\x9c\xac geheim");
 
-    ck_assert_str_eq(got, "Gr\xc3\xbc\xc3\x9f" "e von [REDACTED-EMAIL] \xe2\x80\x94 pass: "
+    ck_assert_str_eq(got, "Gr\xc3\xbc\xc3\x9f"
+                          "e von [REDACTED-EMAIL] \xe2\x80\x94 pass: "
                           "\xe2\x9c\x93 password=[REDACTED] \xe6\x97\xa5\xe6\x9c\xac [REDACTED]");
     free(got);
     sr_redactor_free(r);
@@ -644,9 +648,8 @@ END_TEST
 START_TEST(test_fail_closed_record)
 {
     sr_redactor_t *r = load("- name: evil\n  pattern: '(\\w+\\s?)+$'\n  match_limit: 5000\n");
-    static const char line[] =
-        "<14>1 - - - - - [x@1 k=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\"] "
-        "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb!";
+    static const char line[] = "<14>1 - - - - - [x@1 k=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\"] "
+                               "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb!";
     sr_record_t *rec = sr_record_create(line, sizeof(line) - 1);
 
     rec->format = SR_FORMAT_RFC5424;
@@ -670,8 +673,8 @@ END_TEST
  * limits: no field may be lost to the marker. */
 START_TEST(test_builtins_long_benign_input)
 {
-    static const char *const units[] = {"1 ", "a", "a@", "1.1.", "ab:", "password", "eyJa.",
-                                        "Bearer ", "4111-"};
+    static const char *const units[] = {
+        "1 ", "a", "a@", "1.1.", "ab:", "password", "eyJa.", "Bearer ", "4111-"};
     sr_redactor_t *r = load("- builtin: credit_card\n- builtin: email\n- builtin: ipv4\n"
                             "- builtin: ipv6\n- builtin: aws_access_key_id\n"
                             "- builtin: aws_secret_access_key\n- builtin: bearer_token\n"
@@ -785,8 +788,7 @@ START_TEST(test_metrics_registered_at_load)
     sr_buf_putc(&b, '\0');
     ck_assert(strstr(b.base, "syslog_relay_redactions_total{rule=\"email\"} 0\n") != NULL);
     ck_assert(strstr(b.base, "syslog_relay_redactions_total{rule=\"mine\"} 0\n") != NULL);
-    ck_assert(strstr(b.base, "syslog_relay_redaction_failures_total{rule=\"mine\"} 0\n") !=
-              NULL);
+    ck_assert(strstr(b.base, "syslog_relay_redaction_failures_total{rule=\"mine\"} 0\n") != NULL);
     sr_buf_free(&b);
     sr_redactor_free(r);
 }
