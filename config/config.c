@@ -705,6 +705,7 @@ void sr_config_print_reference(FILE *f)
         sr__cfg_print_table(f, d->keys, NULL);
     }
     fprintf(f, "## redact[]\n\n");
+    sr__cfg_print_table(f, sr_redact_rule_keys, NULL);
     if (sr_redact_builtin_names[0] != NULL) {
         fprintf(f, "Built-in rules (`builtin:`):");
         for (i = 0; sr_redact_builtin_names[i] != NULL; i++) {

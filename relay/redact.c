@@ -197,7 +197,7 @@ typedef struct rule_conf_s {
     int64_t depth_limit;
 } rule_conf_t;
 
-static const sr_cfg_key_t rule_keys[] = {
+const sr_cfg_key_t sr_redact_rule_keys[] = {
     {"name", SR_CFG_STRING, NULL, 0, 0, offsetof(rule_conf_t, name), NULL, NULL, 0,
      "The rule's name in metrics and messages; required with pattern, defaults to the "
      "builtin's name; unique."},
@@ -376,7 +376,7 @@ static void load_rule(sr_cfg_ctx_t *ctx, const sr_node_t *item, size_t idx,
 
     memset(&rc, 0, sizeof(rc));
     snprintf(what, sizeof(what), "redact[%zu]", idx);
-    sr_cfg_apply(ctx, what, rule_keys, item, &rc, NULL);
+    sr_cfg_apply(ctx, what, sr_redact_rule_keys, item, &rc, NULL);
     if (item == NULL || item->kind != SR_NODE_MAP) {
         goto done;
     }
@@ -517,7 +517,7 @@ static void load_rule(sr_cfg_ctx_t *ctx, const sr_node_t *item, size_t idx,
         ru->m_failures = sr_metric(SR_M_REDACTION_FAILURES, ru->name);
     }
 done:
-    sr_cfg_release(rule_keys, &rc);
+    sr_cfg_release(sr_redact_rule_keys, &rc);
 }
 
 int sr_redactor_load(sr_cfg_ctx_t *ctx, const sr_node_t *seq, char *const *input_names,

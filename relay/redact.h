@@ -54,6 +54,9 @@ int sr_redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t
 int sr_redact_string(const sr_redactor_t *r, sr_redact_scratch_t *s, const char *p, size_t n,
                      sr_buf_t *out);
 
+/* The keys of one rule (for the configuration reference). */
+extern const sr_cfg_key_t sr_redact_rule_keys[];
+
 /* Names of the built-in rules, NULL-terminated (for docs and --check). */
 extern const char *const sr_redact_builtin_names[];
 
