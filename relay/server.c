@@ -54,6 +54,9 @@ typedef struct input_s {
     sr_metric_t *m_truncated;
 } input_t;
 
+/* Kinds of warnings a listener rate-limits separately. */
+enum { RL_TLS = 0, RL_PROXY, RL_ACCEPT, RL_LIMIT, RL_TIMEOUT, RL_COUNT /* number of kinds */ };
+
 typedef struct listener_s {
     worker_t *w;
     input_t *in;
@@ -62,10 +65,10 @@ typedef struct listener_s {
         uv_tcp_t tcp;
     } h;
     bool open;
-    sr_input_stats_t st; /* published on the worker's tick */
-    sr_ratelimit_t rl;
-    char *ubuf;                 /* UDP: the recvmmsg buffer */
-    struct sockaddr_storage ua; /* UDP: the last sender, and its text */
+    sr_input_stats_t st;         /* published on the worker's tick */
+    sr_ratelimit_t rl[RL_COUNT]; /* one per kind, so a flood of one cannot hide another */
+    char *ubuf;                  /* UDP: the recvmmsg buffer */
+    struct sockaddr_storage ua;  /* UDP: the last sender, and its text */
     char ua_ip[64];
 } listener_t;
 
@@ -328,7 +331,7 @@ static void conn_data(conn_t *c, const char *p, size_t n)
         c->tls_fed = true;
         rc = sr_tls_feed(c->tls, p, n);
         if (rc < 0) {
-            sr_log_limited(&l->rl, SR_LOG_WARNING,
+            sr_log_limited(&l->rl[RL_TLS], SR_LOG_WARNING,
                            "input \"%s\": closing TLS connection from %s: %s%s", l->in->conf->name,
                            c->peer, sr_tls_error(c->tls),
                            sr_tls_handshake_done(c->tls) ? "" : " (during handshake)");
@@ -368,7 +371,7 @@ static void proxy_data(conn_t *c, const char *p, size_t n)
         return;
     }
     if (rc <= 0) {
-        sr_log_limited(&l->rl, SR_LOG_WARNING,
+        sr_log_limited(&l->rl[RL_PROXY], SR_LOG_WARNING,
                        "input \"%s\": closing connection from %s: no valid PROXY protocol header",
                        l->in->conf->name, c->peer);
         reject(c, "proxy_header");
@@ -469,8 +472,8 @@ static void on_connection(uv_stream_t *server, int status)
     char ip[64];
 
     if (status < 0) {
-        sr_log_limited(&l->rl, SR_LOG_WARNING, "input \"%s\": accept failed: %s", ic->name,
-                       uv_strerror(status));
+        sr_log_limited(&l->rl[RL_ACCEPT], SR_LOG_WARNING, "input \"%s\": accept failed: %s",
+                       ic->name, uv_strerror(status));
         return;
     }
     c = sr_calloc(1, sizeof(*c));
@@ -493,7 +496,7 @@ static void on_connection(uv_stream_t *server, int status)
     snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
     if (atomic_fetch_add(&l->in->conns, 1) >= ic->max_connections) {
         atomic_fetch_sub(&l->in->conns, 1);
-        sr_log_limited(&l->rl, SR_LOG_WARNING,
+        sr_log_limited(&l->rl[RL_LIMIT], SR_LOG_WARNING,
                        "input \"%s\": refusing connection from %s: max_connections (%lld) reached",
                        ic->name, c->peer, (long long)ic->max_connections);
         reject(c, "max_connections");
@@ -535,8 +538,8 @@ static void on_udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
  * sender (inet_ntop for every datagram is a measurable cost). */
 static const char *udp_source(listener_t *l, const struct sockaddr *addr)
 {
-    size_t n = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                           : sizeof(struct sockaddr_in);
+    size_t n =
+        addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     int port;
 
     if (l->ua_ip[0] == '\0' || memcmp(&l->ua, addr, n) != 0) {
@@ -615,7 +618,7 @@ static void sweep_timeouts(worker_t *w)
         }
         if (c->state != CONN_OPEN && now - c->opened_ms >= ic->handshake_timeout_ms) {
             if (c->got_bytes) {
-                sr_log_limited(&c->l->rl, SR_LOG_WARNING,
+                sr_log_limited(&c->l->rl[RL_TIMEOUT], SR_LOG_WARNING,
                                "input \"%s\": closing connection from %s: %s not complete "
                                "after %llu ms",
                                ic->name, c->peer,
@@ -705,7 +708,7 @@ static void worker_main(void *arg)
 
 static int worker_init(sr_server_t *s, worker_t *w, int idx)
 {
-    size_t i;
+    size_t i, j;
     int rc;
 
     w->idx = idx;
@@ -727,8 +730,10 @@ static int worker_init(sr_server_t *s, worker_t *w, int idx)
 
         l->w = w;
         l->in = in;
-        l->rl.burst = 5;
-        l->rl.interval = 10;
+        for (j = 0; j < RL_COUNT; j++) {
+            l->rl[j].burst = 5;
+            l->rl[j].interval = 10;
+        }
         if (in->conf->type == SR_INPUT_UDP) {
             uv_udp_init_ex(&w->loop, &l->h.udp, AF_UNSPEC | UV_UDP_RECVMMSG);
             l->ubuf = sr_malloc(UDP_MMSG * READ_BUF_SIZE);
@@ -756,7 +761,8 @@ int sr_server_create(const sr_config_t *cfg, sr_pipeline_t *p, sr_server_t **out
 
     s->cfg = cfg;
     s->p = p;
-    s->n_workers = cfg->workers > 0 ? (size_t)cfg->workers : (size_t)SR_MAX(1, uv_available_parallelism());
+    s->n_workers =
+        cfg->workers > 0 ? (size_t)cfg->workers : (size_t)SR_MAX(1, uv_available_parallelism());
     s->n_workers = SR_MIN(s->n_workers, MAX_WORKERS);
     s->n_inputs = cfg->n_inputs;
     s->inputs = sr_calloc(cfg->n_inputs ? cfg->n_inputs : 1, sizeof(input_t));
