@@ -203,18 +203,6 @@ static void mp_sd(mp_t *m, const sr_record_t *r)
     sr_sd_view_free(&v);
 }
 
-static const char *format_name(int format)
-{
-    switch (format) {
-    case SR_FORMAT_RFC5424:
-        return "rfc5424";
-    case SR_FORMAT_RFC3164:
-        return "rfc3164";
-    default:
-        return "raw";
-    }
-}
-
 /*
  * The 15 keys of the JSON record, in its order, with the same values:
  * nil where JSON has null, integers as integers, structured data as maps
@@ -239,7 +227,7 @@ void sr_codec_msgpack(const sr_record_t *r, sr_buf_t *out)
     mp_cstr(&m, "input");
     mp_cstr(&m, r->input_name ? r->input_name : "");
     mp_cstr(&m, "format");
-    mp_cstr(&m, format_name(r->format));
+    mp_cstr(&m, sr_format_name(r->format));
     mp_cstr(&m, "facility");
     msgpack_pack_int(&m.pk, r->facility);
     mp_cstr(&m, "severity");
@@ -545,7 +533,7 @@ void sr_codec_ecs(const sr_record_t *r, sr_buf_t *out)
     LIT(out, ",\"syslog_relay\":{\"input\":");
     sr_json_string(out, r->input_name ? r->input_name : "",
                    r->input_name ? strlen(r->input_name) : 0);
-    sr_buf_printf(out, ",\"format\":\"%s\"", format_name(r->format));
+    sr_buf_printf(out, ",\"format\":\"%s\"", sr_format_name(r->format));
     if (r->parse_error != NULL) {
         LIT(out, ",\"parse_error\":");
         sr_json_string(out, r->parse_error, strlen(r->parse_error));

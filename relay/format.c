@@ -604,7 +604,7 @@ static void put_small_int(sr_buf_t *out, int v)
     buf_put(out, t, (size_t)n);
 }
 
-static const char *format_name(int format)
+const char *sr_format_name(int format)
 {
     switch (format) {
     case SR_FORMAT_RFC5424:
@@ -632,7 +632,7 @@ void sr_format_json(const sr_record_t *r, sr_buf_t *out)
         buf_put(out, "\"\"", 2);
     }
     buf_put(out, ",\"format\":\"", 11);
-    sr_buf_puts(out, format_name(r->format));
+    sr_buf_puts(out, sr_format_name(r->format));
     buf_put(out, "\",\"facility\":", 13);
     put_small_int(out, r->facility);
     buf_put(out, ",\"severity\":", 12);

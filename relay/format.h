@@ -80,6 +80,9 @@ void sr_json_string(sr_buf_t *out, const char *p, size_t n);
 /* RFC 3339 UTC with microseconds ("2026-11-21T22:42:07.581084Z"). */
 void sr_format_time_us(int64_t us, sr_buf_t *out);
 
+/* The record's `format` as the JSON record names it: rfc5424, rfc3164, raw. */
+const char *sr_format_name(int format);
+
 /* Names of facilities (kern .. local7) and severities (emerg .. debug). */
 const char *sr_facility_name(int facility);
 const char *sr_severity_name(int severity);
