@@ -193,12 +193,19 @@ void sr_ingest_frame(sr_ingest_t *in, const sr_input_conf_t *conf, sr_input_stat
 void sr_ingest_flush(sr_ingest_t *in)
 {
     sr_pipeline_t *p = in->p;
+    bool wake;
 
     read_now_us = 0;
     if (in->n == 0) {
         return;
     }
     pthread_mutex_lock(&p->mu);
+    /* Wake the main loop only when the inbox was empty: if it was not, a
+     * wake-up is already on its way, and the drain that follows takes
+     * everything appended until it swaps the inbox (under this lock). One
+     * uv_async_send per read made the main loop spin in libuv's async
+     * handler whenever a worker was preempted inside uv_async_send. */
+    wake = p->n == 0;
     if (p->n + in->n > p->cap) {
         p->cap = SR_MAX(p->cap * 2, p->n + in->n);
         p->inbox = sr_realloc(p->inbox, p->cap * sizeof(*p->inbox));
@@ -212,7 +219,9 @@ void sr_ingest_flush(sr_ingest_t *in)
     pthread_mutex_unlock(&p->mu);
     in->n = 0;
     in->bytes = 0;
-    uv_async_send(&p->async);
+    if (wake) {
+        uv_async_send(&p->async);
+    }
 }
 
 void sr_ingest_free(sr_ingest_t *in)
