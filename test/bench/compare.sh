@@ -16,6 +16,7 @@
 #   DUR=10 RUNS=3 CONNS=4 SIZE=300 UDP_RATE=100000
 #   SR_BIN=...             a built syslog-relay (else built here, Release)
 #   WORKERS=N              the relay's `workers:` (default: one per core)
+#   RELAY_MAX_MEMORY=16MiB the relay output's buffer.max_memory ("" = default)
 #   BENCH_DIR=/tmp/sr-bench   work directory (configs, outputs, tools)
 #
 # It installs what it needs from Debian (syslog-ng-core for loggen and
@@ -38,6 +39,10 @@ UDP_RATE=${UDP_RATE:-100000}
 SENDER=${SENDER:-loggen}
 SCENARIOS=${SCENARIOS:-"tcp udp tls redact redis"}
 SERVERS=${SERVERS:-"socat rsyslog syslog-ng relay"}
+# The relay's output queue bound (buffer.max_memory); empty: its default,
+# 64 MiB. When the sender outruns the output, the queue fills to this bound
+# before back-pressure slows the sender, so it sets the peak RSS.
+RELAY_MAX_MEMORY=${RELAY_MAX_MEMORY-16MiB}
 RESULTS=$W/results.tsv
 mkdir -p "$W"
 
@@ -168,10 +173,12 @@ start_relay() {
     [ "$p" = tls ] && extra=", cert_file: \"$W/certs/server.crt\", key_file: \"$W/certs/server.key\""
     [ "$SCEN" = redact ] && red=$'redact:\n  - builtin: credit_card\n  - builtin: email'
     if [ "$SCEN" = redis ]; then
-        out="{name: out, type: redis, url: \"redis://127.0.0.1:$RPORT/0\", key: bench, mode: list, codec: json}"
+        out="{name: out, type: redis, url: \"redis://127.0.0.1:$RPORT/0\", key: bench, mode: list, codec: json"
     else
-        out="{name: out, type: file, path: \"$OUT\", format: json}"
+        out="{name: out, type: file, path: \"$OUT\", format: json"
     fi
+    [ -n "$RELAY_MAX_MEMORY" ] && out="$out, buffer: {max_memory: $RELAY_MAX_MEMORY}"
+    out="$out}"
     cat >"$D/relay.yaml" <<EOF
 log_level: warning
 ${WORKERS:+workers: $WORKERS}
