@@ -27,7 +27,7 @@
 
 /* Beyond this many bytes of records (as the core counts them) waiting for
  * the next write, submit says busy. */
-#define PENDING_LIMIT (4u << 20)
+#define PENDING_LIMIT (1u << 20)
 
 enum { FMT_JSON = 0, FMT_RFC5424, FMT_RFC3164, FMT_RAW };
 

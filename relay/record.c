@@ -303,7 +303,11 @@ void sr_record_release(sr_record_t *r)
 
 size_t sr_record_size(const sr_record_t *r)
 {
-    size_t n = sizeof(*r) + r->raw.len + SR_RECORD_SPARE;
+    const block_t *b = (const block_t *)r - 1;
+    /* A pooled record holds its whole block: count that, so queue bounds
+     * (max_memory) hold in real memory too. */
+    size_t n = b->cls != CLASS_MALLOC ? class_size[b->cls]
+                                      : sizeof(*b) + sizeof(*r) + r->raw.len + SR_RECORD_SPARE;
 
     if (r->text != r->data) {
         n += r->text_cap;
