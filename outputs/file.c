@@ -120,7 +120,7 @@ static void do_reopen(file_out_t *f)
     rc = open_path(f);
     if (rc < 0) {
         sr_error("output file \"%s\": cannot reopen %s: %s; will retry", f->base.name,
-                 f->conf->path, uv_strerror(rc));
+                 f->conf->path, sr_strerror(rc));
     } else {
         sr_info("output file \"%s\": reopened %s", f->base.name, f->conf->path);
     }
@@ -202,7 +202,7 @@ static void after_write(uv_work_t *req, int status)
     f->writing = false;
     if (err < 0) {
         sr_log_limited(&f->rl, SR_LOG_ERROR, "output file \"%s\": write to %s failed: %s",
-                       f->base.name, f->conf->path, uv_strerror(err));
+                       f->base.name, f->conf->path, sr_strerror(err));
         /* Whatever part was written will be written again: at least once. */
         sr_buf_reset(&f->cur);
         f->cur_off = 0;
@@ -251,7 +251,7 @@ static void start_write(file_out_t *f)
     rc = uv_queue_work(f->base.loop, &f->work, work_write, after_write);
     if (rc < 0) {
         sr_log_limited(&f->rl, SR_LOG_ERROR, "output file \"%s\": cannot write: %s", f->base.name,
-                       uv_strerror(rc));
+                       sr_strerror(rc));
         report(f, &f->cur_b, SR_OUT_RETRY);
         return;
     }
@@ -279,7 +279,7 @@ static int file_start(sr_output_t *o)
 
     if (rc < 0) {
         sr_error("output file \"%s\": cannot open %s: %s", o->name, f->conf->path,
-                 uv_strerror(rc));
+                 sr_strerror(rc));
     }
     return rc;
 }

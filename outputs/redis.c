@@ -492,7 +492,7 @@ static bool flush_wbuf(redis_out_t *r)
     rc = sr_conn_write(r->conn, r->wbuf.base, r->wbuf.len, NULL, NULL);
     sr_buf_reset(&r->wbuf);
     if (rc < 0) {
-        conn_lost(r, uv_strerror(rc));
+        conn_lost(r, sr_strerror(rc));
         return false;
     }
     return true;
@@ -843,7 +843,7 @@ static void on_close(sr_conn_t *c, int status)
 {
     redis_out_t *r = sr_conn_data(c);
 
-    const char *why = status < 0 ? uv_strerror(status) : "closed by the server";
+    const char *why = status < 0 ? sr_strerror(status) : "closed by the server";
 
     /* The conn frees itself after this callback: log with its peer now. */
     log_lost(r, why);
@@ -915,7 +915,7 @@ static void start_connect(redis_out_t *r)
     if (rc < 0) {
         r->conn = NULL;
         sr_log_limited(&r->rl, SR_LOG_WARNING, "output redis \"%s\": cannot connect to %s: %s",
-                       NAME(r), c->url_masked, uv_strerror(rc));
+                       NAME(r), c->url_masked, sr_strerror(rc));
         r->defer_why = "cannot connect";
         uv_timer_start(&r->defer, on_defer, 0, 0);
         return;

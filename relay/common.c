@@ -83,7 +83,13 @@ const char *sr_strerror(int err)
     case SR_ELIMIT:
         return "limit reached";
     default:
-        return uv_strerror(err);
+        /* uv_strerror() allocates, and never frees, the text for a code it
+         * does not know; the _r form writes into our buffer instead. */
+        {
+            static __thread char text[80];
+
+            return uv_strerror_r(err, text, sizeof(text));
+        }
     }
 }
 

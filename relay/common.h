@@ -28,7 +28,8 @@ enum {
     SR_ELIMIT = -10006,   /* a configured limit was reached */
 };
 
-/* Text for any code, ours or libuv's. */
+/* Text for any code, ours or libuv's (never allocates: use it instead of
+ * uv_strerror, which leaks for codes libuv does not know). */
 const char *sr_strerror(int err);
 
 void *sr_malloc(size_t n);

@@ -219,7 +219,7 @@ int sr_http_start(uv_loop_t *loop, const sr_addr_t *listen, bool (*ready)(void *
         rc = uv_listen((uv_stream_t *)&h->listener, 128, on_connection);
     }
     if (rc < 0) {
-        sr_error("metrics: cannot listen on %s: %s", listen->text, uv_strerror(rc));
+        sr_error("metrics: cannot listen on %s: %s", listen->text, sr_strerror(rc));
         h->closing = true;
         uv_close((uv_handle_t *)&h->listener, on_listener_closed);
         return rc;

@@ -195,7 +195,7 @@ static int bind_input(input_t *in, size_t n_workers)
 
         if (fd < 0) {
             sr_error("input \"%s\" (%s): cannot listen on %s: %s", c->name, in->type_name,
-                     c->listen.text, uv_strerror(fd));
+                     c->listen.text, sr_strerror(fd));
             return fd;
         }
         in->fds[i] = fd;
@@ -435,7 +435,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                      c->peer);
         } else if (nread != UV_EOF) {
             sr_debug("input \"%s\": connection from %s: %s", c->l->in->conf->name, c->peer,
-                     uv_strerror((int)nread));
+                     sr_strerror((int)nread));
         }
         if (c->state == CONN_PROXY && c->got_bytes) {
             reject(c, "proxy_header");
@@ -478,7 +478,7 @@ static void on_connection(uv_stream_t *server, int status)
 
     if (status < 0) {
         sr_log_limited(&l->rl[RL_ACCEPT], SR_LOG_WARNING, "input \"%s\": accept failed: %s",
-                       ic->name, uv_strerror(status));
+                       ic->name, sr_strerror(status));
         return;
     }
     c = sr_calloc(1, sizeof(*c));
@@ -786,7 +786,7 @@ static int worker_init(sr_server_t *s, worker_t *w, int idx)
         l->open = true;
         in->fds[idx] = -1; /* the handle owns it now */
         if (rc < 0) {
-            sr_error("input \"%s\": cannot use socket: %s", in->conf->name, uv_strerror(rc));
+            sr_error("input \"%s\": cannot use socket: %s", in->conf->name, sr_strerror(rc));
             return rc;
         }
     }
@@ -851,7 +851,7 @@ int sr_server_start(sr_server_t *s)
                 rc = uv_listen((uv_stream_t *)&l->h.tcp, 1024, on_connection);
             }
             if (rc < 0) {
-                sr_error("input \"%s\": cannot start: %s", l->in->conf->name, uv_strerror(rc));
+                sr_error("input \"%s\": cannot start: %s", l->in->conf->name, sr_strerror(rc));
                 return rc;
             }
         }
@@ -860,7 +860,7 @@ int sr_server_start(sr_server_t *s)
     for (i = 0; i < s->n_workers; i++) {
         rc = uv_thread_create(&s->workers[i].tid, worker_main, &s->workers[i]);
         if (rc < 0) {
-            sr_error("cannot start input worker thread: %s", uv_strerror(rc));
+            sr_error("cannot start input worker thread: %s", sr_strerror(rc));
             return rc;
         }
         s->workers[i].started = true;
