@@ -6,7 +6,7 @@ pkgs=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libuv1-dev libssl-dev libpcre2-dev libmsgpack-dev check libyaml-dev
   libcurl4-openssl-dev zlib1g-dev tzdata ca-certificates openssl
-  bsdutils util-linux procps curl socat netcat-openbsd python3
+  bsdutils util-linux procps iproute2 curl socat netcat-openbsd python3
   redis-server haproxy syslog-ng-core
 )
 missing=()
