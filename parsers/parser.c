@@ -41,29 +41,6 @@ size_t sr_parse_pri(const char *p, size_t n, int *pri)
     return i + 1;
 }
 
-static bool digits(const char *p, size_t k)
-{
-    size_t i;
-
-    for (i = 0; i < k; i++) {
-        if (p[i] < '0' || p[i] > '9') {
-            return false;
-        }
-    }
-    return true;
-}
-
-static int num(const char *p, size_t k)
-{
-    int v = 0;
-    size_t i;
-
-    for (i = 0; i < k; i++) {
-        v = v * 10 + (p[i] - '0');
-    }
-    return v;
-}
-
 
 /*
  * RFC 5424 TIMESTAMP (not NILVALUE): FULL-DATE "T" PARTIAL-TIME with an
@@ -77,16 +54,16 @@ size_t sr__parse_rfc3339(const char *p, size_t n)
     int y, mo, d;
 
     /* "YYYY-MM-DDTHH:MM:SS" is 19 bytes, plus at least "Z". */
-    if (n < 20 || !digits(p, 4) || p[4] != '-' || !digits(p + 5, 2) || p[7] != '-' ||
-        !digits(p + 8, 2) || p[10] != 'T' || !digits(p + 11, 2) || p[13] != ':' ||
-        !digits(p + 14, 2) || p[16] != ':' || !digits(p + 17, 2)) {
+    if (n < 20 || !sr__digits(p, 4) || p[4] != '-' || !sr__digits(p + 5, 2) || p[7] != '-' ||
+        !sr__digits(p + 8, 2) || p[10] != 'T' || !sr__digits(p + 11, 2) || p[13] != ':' ||
+        !sr__digits(p + 14, 2) || p[16] != ':' || !sr__digits(p + 17, 2)) {
         return 0;
     }
-    y = num(p, 4);
-    mo = num(p + 5, 2);
-    d = num(p + 8, 2);
-    if (mo < 1 || mo > 12 || d < 1 || d > sr_days_in_month(y, mo) || num(p + 11, 2) > 23 ||
-        num(p + 14, 2) > 59 || num(p + 17, 2) > 59) {
+    y = sr__num(p, 4);
+    mo = sr__num(p + 5, 2);
+    d = sr__num(p + 8, 2);
+    if (mo < 1 || mo > 12 || d < 1 || d > sr_days_in_month(y, mo) || sr__num(p + 11, 2) > 23 ||
+        sr__num(p + 14, 2) > 59 || sr__num(p + 17, 2) > 59) {
         return 0;
     }
     i = 19;
@@ -101,8 +78,8 @@ size_t sr__parse_rfc3339(const char *p, size_t n)
     if (i < n && p[i] == 'Z') {
         return i + 1;
     }
-    if (i + 6 <= n && (p[i] == '+' || p[i] == '-') && digits(p + i + 1, 2) && p[i + 3] == ':' &&
-        digits(p + i + 4, 2) && num(p + i + 1, 2) <= 23 && num(p + i + 4, 2) <= 59) {
+    if (i + 6 <= n && (p[i] == '+' || p[i] == '-') && sr__digits(p + i + 1, 2) && p[i + 3] == ':' &&
+        sr__digits(p + i + 4, 2) && sr__num(p + i + 1, 2) <= 23 && sr__num(p + i + 4, 2) <= 59) {
         return i + 6;
     }
     return 0;

@@ -64,4 +64,28 @@ size_t sr_parse_pri(const char *p, size_t n, int *pri);
  */
 size_t sr__parse_rfc3339(const char *p, size_t n);
 
+/* Shared within parsers/: k ASCII digits at p, and their value. */
+static inline bool sr__digits(const char *p, size_t k)
+{
+    size_t i;
+
+    for (i = 0; i < k; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static inline int sr__num(const char *p, size_t k)
+{
+    int v = 0;
+    size_t i;
+
+    for (i = 0; i < k; i++) {
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
 #endif

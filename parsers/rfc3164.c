@@ -38,29 +38,6 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static bool all_digits(const char *p, size_t k)
-{
-    size_t i;
-
-    for (i = 0; i < k; i++) {
-        if (!is_digit(p[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static int num(const char *p, size_t k)
-{
-    int v = 0;
-    size_t i;
-
-    for (i = 0; i < k; i++) {
-        v = v * 10 + (p[i] - '0');
-    }
-    return v;
-}
-
 /* The year of a day count since 1970-01-01. */
 static int64_t year_from_days(int64_t z)
 {
@@ -102,8 +79,8 @@ static size_t parse_bsd_time(const char *p, size_t n, bsd_time_t *t)
     size_t i = 0, f;
 
     memset(t, 0, sizeof(*t));
-    if (n >= 5 && all_digits(p, 4) && p[4] == ' ') {
-        t->year = num(p, 4);
+    if (n >= 5 && sr__digits(p, 4) && p[4] == ' ') {
+        t->year = sr__num(p, 4);
         i = 5;
     }
     if (n - i < 4 || (t->mon = month_of(p + i)) == 0 || p[i + 3] != ' ') {
@@ -124,17 +101,17 @@ static size_t parse_bsd_time(const char *p, size_t n, bsd_time_t *t)
         return 0;
     }
     i++;
-    if (t->year == 0 && n - i >= 5 && all_digits(p + i, 4) && p[i + 4] == ' ') {
-        t->year = num(p + i, 4);
+    if (t->year == 0 && n - i >= 5 && sr__digits(p + i, 4) && p[i + 4] == ' ') {
+        t->year = sr__num(p + i, 4);
         i += 5;
     }
-    if (n - i < 8 || !all_digits(p + i, 2) || p[i + 2] != ':' || !all_digits(p + i + 3, 2) ||
-        p[i + 5] != ':' || !all_digits(p + i + 6, 2)) {
+    if (n - i < 8 || !sr__digits(p + i, 2) || p[i + 2] != ':' || !sr__digits(p + i + 3, 2) ||
+        p[i + 5] != ':' || !sr__digits(p + i + 6, 2)) {
         return 0;
     }
-    t->hour = num(p + i, 2);
-    t->min = num(p + i + 3, 2);
-    t->sec = num(p + i + 6, 2);
+    t->hour = sr__num(p + i, 2);
+    t->min = sr__num(p + i + 3, 2);
+    t->sec = sr__num(p + i + 6, 2);
     i += 8;
     if (i < n && p[i] == '.') {
         for (f = 0; i + 1 + f < n && is_digit(p[i + 1 + f]) && f < 9; f++) {

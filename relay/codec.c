@@ -40,39 +40,6 @@ void sr_codec_encode(sr_codec_t codec, const sr_record_t *r, sr_buf_t *out)
 
 /* ---- UTF-8 ----------------------------------------------------------- */
 
-/*
- * Length of the well-formed UTF-8 sequence at p (p[0] >= 0x80), or,
- * negated, the length of its maximal ill-formed subpart, which becomes
- * one U+FFFD (the Unicode recommendation, and what the JSON writer does).
- */
-static int utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-    int need, i;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80;
-        hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return -1;
-    }
-    for (i = 1; i < need; i++) {
-        if ((size_t)i >= n || p[i] < lo || p[i] > hi) {
-            return -i;
-        }
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return need;
-}
-
 /* True when p[0..n) is valid UTF-8. */
 static bool utf8_valid(const char *s, size_t n)
 {
@@ -85,7 +52,7 @@ static bool utf8_valid(const char *s, size_t n)
             i++;
             continue;
         }
-        k = utf8_len(p + i, n - i);
+        k = sr_utf8_seq(p + i, n - i);
         if (k < 0) {
             return false;
         }
@@ -107,7 +74,7 @@ static void utf8_fix(const char *s, size_t n, sr_buf_t *out)
             i++;
             continue;
         }
-        k = utf8_len(p + i, n - i);
+        k = sr_utf8_seq(p + i, n - i);
         if (k > 0) {
             sr_buf_append(out, p + i, (size_t)k);
             i += (size_t)k;

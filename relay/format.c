@@ -85,12 +85,7 @@ static inline void buf_putc(sr_buf_t *out, char c)
 
 static const char hexdig[] = "0123456789abcdef";
 
-/*
- * Length of the well-formed UTF-8 sequence at p[0..n) (n >= 1, p[0] >= 0x80),
- * or, negated, the length of its maximal subpart when it is ill-formed (at
- * least 1: a byte that cannot start a sequence is its own subpart).
- */
-static int utf8_seq(const unsigned char *p, size_t n)
+int sr_utf8_seq(const unsigned char *p, size_t n)
 {
     unsigned char c = p[0], lo = 0x80, hi = 0xBF;
     int need, i;
@@ -200,7 +195,7 @@ static void json_escape(sr_buf_t *out, const char *s, size_t n)
             break;
         }
         if (p[i] >= 0x80) {
-            k = utf8_seq(p + i, n - i);
+            k = sr_utf8_seq(p + i, n - i);
             if (k > 0) {
                 memcpy(o, p + i, (size_t)k);
                 o += k;

@@ -74,6 +74,14 @@ typedef struct sr_sd_view_s {
 bool sr_sd_view_build(const sr_record_t *r, sr_sd_view_t *v);
 void sr_sd_view_free(sr_sd_view_t *v);
 
+/*
+ * Length of the well-formed UTF-8 sequence at p[0..n) (n >= 1, p[0] >= 0x80),
+ * or, negated, the length of its maximal ill-formed subpart (at least 1: a
+ * byte that cannot start a sequence is its own subpart), which the writers
+ * replace by one U+FFFD.
+ */
+int sr_utf8_seq(const unsigned char *p, size_t n);
+
 /* A JSON string literal (with quotes) for p[0..n), invalid UTF-8 as U+FFFD. */
 void sr_json_string(sr_buf_t *out, const char *p, size_t n);
 
