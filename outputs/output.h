@@ -108,7 +108,5 @@ void sr_output_ready(sr_output_t *o);
  * batches again after the current backoff delay, which grows. */
 void sr_output_failed(sr_output_t *o, const char *why);
 
-/* Count records given up on outside a batch (rare). */
-void sr_output_count_drop(sr_output_t *o, const char *reason, uint64_t n);
 
 #endif

@@ -357,11 +357,6 @@ void sr_output_failed(sr_output_t *o, const char *why)
     back_off(c);
 }
 
-void sr_output_count_drop(sr_output_t *o, const char *reason, uint64_t n)
-{
-    count_drop(reason, n);
-}
-
 void sr_output_reopen(sr_output_t *o)
 {
     if (o->desc->reopen) {

@@ -25,7 +25,6 @@ struct sr_pipeline_s {
     size_t cap;
     sr_record_t **spare; /* swapped with inbox to route outside the lock */
     size_t spare_cap;
-    uint64_t routed;
     size_t inbox_bytes;    /* sr_record_size() of what the inbox holds */
     atomic_bool congested; /* inbox_bytes passed INBOX_LIMIT */
 };
@@ -96,7 +95,6 @@ void sr_pipeline_drain(sr_pipeline_t *p)
         for (i = 0; i < n; i++) {
             route(p, v[i]);
         }
-        p->routed += n;
         p->spare = v;
         p->spare_cap = cap;
     }
@@ -106,11 +104,6 @@ bool sr_pipeline_backpressure(sr_pipeline_t *p)
 {
     return atomic_load_explicit(&sr_output_backpressure, memory_order_relaxed) > 0 ||
            atomic_load_explicit(&p->congested, memory_order_relaxed);
-}
-
-uint64_t sr_pipeline_routed(const sr_pipeline_t *p)
-{
-    return p->routed;
 }
 
 static void on_close(uv_handle_t *h)

@@ -51,8 +51,6 @@ void sr_pipeline_drain(sr_pipeline_t *p);
 /* True while inputs should hold back: an output queue is over its limit,
  * or the main loop has fallen behind. Any thread. */
 bool sr_pipeline_backpressure(sr_pipeline_t *p);
-/* Records routed so far (tests, logs). */
-uint64_t sr_pipeline_routed(const sr_pipeline_t *p);
 /* Close the async handle; the pipeline is freed in its close callback. */
 void sr_pipeline_close(sr_pipeline_t *p);
 
