@@ -113,6 +113,11 @@ static const sr_cfg_key_t buffer_keys[] = {
     {"max_memory", SR_CFG_SIZE, "64MiB", 64 * KIB, 64 * GIB,
      offsetof(sr_output_conf_t, max_memory), NULL, NULL, 0,
      "Records held in memory while the destination is slow or down."},
+    {"flow_window", SR_CFG_SIZE, "4MiB", 64 * KIB, 64 * GIB,
+     offsetof(sr_output_conf_t, flow_window), NULL, NULL, 0,
+     "While the output delivers, stream inputs pause once it is this far behind (at most "
+     "max_memory); the rest of max_memory is for when it fails. Datagrams are dropped only "
+     "at max_memory."},
     {"disk_path", SR_CFG_STRING, NULL, 0, 0, offsetof(sr_output_conf_t, disk_path), NULL, NULL, 0,
      "Directory for the disk buffer, used when memory is full; unset: no disk buffer. "
      "Unique per output."},

@@ -168,6 +168,7 @@ typedef struct sr_output_conf_s {
     int min_severity;        /* 0-7; records with severity > this are not sent */
     sr_strlist_t inputs;     /* empty: every input */
     uint64_t max_memory;     /* buffer.max_memory */
+    uint64_t flow_window;    /* buffer.flow_window */
     char *disk_path;         /* buffer.disk_path */
     uint64_t max_disk;       /* buffer.max_disk */
     /* Built by the loader: */

@@ -15,8 +15,8 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
-
 atomic_int sr_output_backpressure;
+atomic_int sr_output_flow;
 
 typedef struct sr_output_core_s {
     sr_output_t *o;
@@ -30,6 +30,7 @@ typedef struct sr_output_core_s {
     bool busy;             /* submit said SR_EBUSY; wait for ready/timer */
     bool waiting;          /* the retry timer is armed */
     bool full;             /* counted in sr_output_backpressure */
+    bool behind;           /* counted in sr_output_flow */
     bool stopping;
     bool dispatch_pending;
     uv_timer_t retry_timer;
@@ -45,18 +46,31 @@ typedef struct sr_output_core_s {
 
 static void dispatch(core_t *c);
 
+/* Over the mark, or (once over it) not yet back under 3/4 of it. */
+static bool over(bool was, size_t bytes, size_t mark)
+{
+    return was ? bytes >= mark / 4 * 3 : bytes >= mark;
+}
+
 static void update_gauges(core_t *c)
 {
-    size_t limit = c->o->conf->max_memory;
-    bool full;
+    size_t limit = c->o->conf->max_memory, window = limit;
+    bool full, behind;
 
     sr_metric_set(c->m_queue, (int64_t)(c->count + c->inflight));
     sr_metric_set(c->m_queue_bytes, (int64_t)c->bytes);
-    if (c->full) {
-        full = c->bytes >= limit / 4 * 3;
-    } else {
-        full = c->bytes >= limit;
+    /* Delivering (no failure since the last delivery): the flow window
+     * applies; queueing more would not deliver faster, only hold memory
+     * and add latency. Failing: inputs go on until max_memory. */
+    if (c->backoff_ms == BACKOFF_MIN_MS && window > c->o->conf->flow_window) {
+        window = c->o->conf->flow_window;
     }
+    behind = over(c->behind, c->bytes, window);
+    if (behind != c->behind) {
+        c->behind = behind;
+        atomic_fetch_add(&sr_output_flow, behind ? 1 : -1);
+    }
+    full = over(c->full, c->bytes, limit);
     if (full != c->full) {
         c->full = full;
         atomic_fetch_add(&sr_output_backpressure, full ? 1 : -1);
@@ -426,6 +440,9 @@ void sr_output_destroy(sr_output_t *o)
     }
     if (c->full) {
         atomic_fetch_add(&sr_output_backpressure, -1);
+    }
+    if (c->behind) {
+        atomic_fetch_add(&sr_output_flow, -1);
     }
     free(c->ring);
     free(c);

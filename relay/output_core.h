@@ -11,10 +11,17 @@
  * All on the main loop.
  *
  * Back-pressure: while any output holds more than its max_memory, the
- * global flag sr_output_backpressure is set; stream inputs stop reading
- * (TCP/TLS senders feel it) and datagram inputs drop and count
- * ("queue_full"). The flag clears when every output is below 3/4 of
- * its limit.
+ * global count sr_output_backpressure is non-zero; stream inputs stop
+ * reading (TCP/TLS senders feel it) and datagram inputs drop and count
+ * ("queue_full"). It clears when every output is below 3/4 of its limit.
+ *
+ * Flow control: an output that is delivering (no failure since its last
+ * delivery) but more than buffer.flow_window (4 MiB; or max_memory, if
+ * smaller) behind counts in sr_output_flow, which pauses stream inputs
+ * only, until it is below 3/4 of that. A fast sender then waits for a
+ * slower output instead of filling the whole queue; the queue beyond the
+ * window absorbs an output's failures, when holding messages is what
+ * keeps them.
  */
 #ifndef SR_OUTPUT_CORE_H
 #define SR_OUTPUT_CORE_H
@@ -23,6 +30,7 @@
 #include "../outputs/output.h"
 
 extern atomic_int sr_output_backpressure;
+extern atomic_int sr_output_flow;
 
 /* Allocate and create an instance from a validated config (no I/O). */
 int sr_output_create(uv_loop_t *loop, const sr_output_conf_t *conf, sr_output_t **out);

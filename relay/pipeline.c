@@ -102,6 +102,12 @@ void sr_pipeline_drain(sr_pipeline_t *p)
 
 bool sr_pipeline_backpressure(sr_pipeline_t *p)
 {
+    return atomic_load_explicit(&sr_output_flow, memory_order_relaxed) > 0 ||
+           sr_pipeline_full(p);
+}
+
+bool sr_pipeline_full(sr_pipeline_t *p)
+{
     return atomic_load_explicit(&sr_output_backpressure, memory_order_relaxed) > 0 ||
            atomic_load_explicit(&p->congested, memory_order_relaxed);
 }
@@ -175,6 +181,7 @@ void sr_ingest_frame(sr_ingest_t *in, const sr_input_conf_t *conf, sr_input_stat
     if (in->scratch != NULL) {
         sr_redact_record(in->p->cfg->redactor, in->scratch, rec);
     }
+    sr_record_seal(rec);
     if (in->n == in->cap) {
         in->cap = in->cap ? in->cap * 2 : 256;
         in->batch = sr_realloc(in->batch, in->cap * sizeof(*in->batch));

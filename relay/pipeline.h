@@ -48,9 +48,13 @@ sr_pipeline_t *sr_pipeline_create(uv_loop_t *main_loop, const sr_config_t *cfg,
                                   sr_output_t **outputs, size_t n_outputs);
 /* Route everything handed over so far (also called by the async handle). */
 void sr_pipeline_drain(sr_pipeline_t *p);
-/* True while inputs should hold back: an output queue is over its limit,
- * or the main loop has fallen behind. Any thread. */
+/* True while stream inputs should stop reading: an output is behind by
+ * its flow window or over its limit, or the main loop has fallen behind.
+ * Any thread. */
 bool sr_pipeline_backpressure(sr_pipeline_t *p);
+/* True while datagram inputs must drop: an output queue is over its
+ * max_memory, or the main loop has fallen behind. Any thread. */
+bool sr_pipeline_full(sr_pipeline_t *p);
 /* Close the async handle; the pipeline is freed in its close callback. */
 void sr_pipeline_close(sr_pipeline_t *p);
 

@@ -39,7 +39,7 @@
 typedef struct block_s {
     struct block_s *next; /* in a cache or chain, while free */
     uint32_t cls;         /* CLASS_* */
-    uint32_t n;           /* chain head: blocks in the chain */
+    uint32_t n;           /* chain head: blocks in the chain; CLASS_MALLOC: bytes */
 } block_t;
 
 /* A free block that heads a chain in the shared list. */
@@ -210,6 +210,7 @@ static block_t *block_alloc(size_t need)
     }
     b = sr_malloc(need);
     b->cls = CLASS_MALLOC;
+    b->n = need < UINT32_MAX ? (uint32_t)need : UINT32_MAX;
     return b;
 }
 
@@ -236,6 +237,7 @@ sr_record_t *sr_record_create(const char *frame, size_t len)
     }
     r = (sr_record_t *)(block_alloc(sizeof(block_t) + sizeof(*r) + len + SR_RECORD_SPARE) + 1);
     atomic_init(&r->refs, 1);
+    r->size = 0;
     r->flags = 0;
     r->input_id = 0;
     r->input_name = "";
@@ -304,11 +306,14 @@ void sr_record_release(sr_record_t *r)
 size_t sr_record_size(const sr_record_t *r)
 {
     const block_t *b = (const block_t *)r - 1;
+    size_t n;
+
+    if (r->size != 0) {
+        return r->size;
+    }
     /* A pooled record holds its whole block: count that, so queue bounds
      * (max_memory) hold in real memory too. */
-    size_t n = b->cls != CLASS_MALLOC ? class_size[b->cls]
-                                      : sizeof(*b) + sizeof(*r) + r->raw.len + SR_RECORD_SPARE;
-
+    n = b->cls != CLASS_MALLOC ? class_size[b->cls] : b->n;
     if (r->text != r->data) {
         n += r->text_cap;
     }
@@ -316,6 +321,15 @@ size_t sr_record_size(const sr_record_t *r)
         n += r->n_sd_elems * sizeof(sr_sd_elem_t) + r->n_sd_params * sizeof(sr_sd_param_t);
     }
     return n;
+}
+
+void sr_record_seal(sr_record_t *r)
+{
+    size_t n;
+
+    r->size = 0;
+    n = sr_record_size(r);
+    r->size = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
 }
 
 void sr_record_sd_reserve(sr_record_t *r, uint32_t n_elems, uint32_t n_params)

@@ -568,7 +568,7 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
     if (nread <= 0 || addr == NULL) {
         return;
     }
-    if (sr_pipeline_backpressure(w->srv->p)) {
+    if (sr_pipeline_full(w->srv->p)) {
         sr_metric_add(sr_metric(SR_M_DROPPED, "queue_full"), 1);
         return;
     }

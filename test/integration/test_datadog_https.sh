@@ -60,6 +60,8 @@ YAML
 YAML
     output dd-final final final-in
     output dd-big big big-in
+    # all 2621 records (7.5 MB) must queue behind the held answer
+    echo "    buffer: {flow_window: 64MiB}"
     echo "    max_message_size: 50000"
     cat <<'YAML'
 metrics:

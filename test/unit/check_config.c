@@ -514,7 +514,7 @@ static const struct {
     {"bad buffer", IN_OK OUT_OK "    buffer: {max_memory: 1KiB, max_dsk: 1GiB}\n",
      "t.yaml:8:26: outputs[0].buffer.max_memory: \"1KiB\" is too small (at least 64KiB)\n"
      "t.yaml:8:32: unknown key 'max_dsk' in buffer of file output o (did you mean "
-     "'max_disk'?); expected one of: max_memory, disk_path, max_disk"},
+     "'max_disk'?); expected one of: max_memory, flow_window, disk_path, max_disk"},
     {"shared disk buffer",
      IN_OK OUT_OK "    buffer: {disk_path: /tmp/x}\n"
                   "  - name: p\n    type: file\n    path: \"-\"\n    buffer: {disk_path: /tmp/x}\n",
