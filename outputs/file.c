@@ -340,11 +340,17 @@ static void file_destroy(sr_output_t *o)
     sr_buf_free(&f->cur);
 }
 
+static bool file_needs_raw(const void *conf)
+{
+    return ((const file_conf_t *)conf)->format == FMT_RAW;
+}
+
 const sr_output_desc_t sr_output_file = {
     .name = "file",
     .description = "Append records to a file or standard output, one per line.",
     .keys = keys,
     .conf_size = sizeof(file_conf_t),
+    .needs_raw = file_needs_raw,
     .inst_size = sizeof(file_out_t),
     .max_batch = 512,
     .create = file_create,

@@ -53,6 +53,10 @@ typedef struct sr_output_desc_s {
     int (*check)(sr_cfg_ctx_t *ctx, const sr_node_t *node, void *conf);
     /* Free what check() may have built in conf beyond the table's fields. */
     void (*conf_free)(void *conf);
+    /* True if this output, so configured, writes records' raw lines (the
+     * frame as received). When no output does, redaction removes the raw
+     * line instead of redacting it. May be NULL: never. */
+    bool (*needs_raw)(const void *conf);
     size_t inst_size;        /* >= sizeof(sr_output_t); the core allocates it zeroed */
     uint32_t max_batch;      /* records per batch (>= 1) */
 

@@ -19,6 +19,7 @@ struct sr_pipeline_s {
     const sr_config_t *cfg;
     sr_output_t **outputs;
     size_t n_outputs;
+    bool keep_raw; /* an output writes raw lines: redact them, else drop them */
     pthread_mutex_t mu;
     sr_record_t **inbox; /* handed over, not yet routed */
     size_t n;
@@ -44,9 +45,16 @@ sr_pipeline_t *sr_pipeline_create(uv_loop_t *main_loop, const sr_config_t *cfg,
 {
     sr_pipeline_t *p = sr_calloc(1, sizeof(*p));
 
+    size_t i;
+
     p->cfg = cfg;
     p->outputs = outputs;
     p->n_outputs = n_outputs;
+    for (i = 0; i < n_outputs; i++) {
+        const sr_output_desc_t *d = outputs[i]->desc;
+
+        p->keep_raw = p->keep_raw || (d->needs_raw != NULL && d->needs_raw(outputs[i]->priv_conf));
+    }
     pthread_mutex_init(&p->mu, NULL);
     uv_async_init(main_loop, &p->async, on_async);
     p->async.data = p;
@@ -179,7 +187,11 @@ void sr_ingest_frame(sr_ingest_t *in, const sr_input_conf_t *conf, sr_input_stat
         st->parse_errors++;
     }
     if (in->scratch != NULL) {
-        sr_redact_record(in->p->cfg->redactor, in->scratch, rec);
+        if (in->p->keep_raw) {
+            sr_redact_record(in->p->cfg->redactor, in->scratch, rec);
+        } else {
+            sr_redact_record_fields(in->p->cfg->redactor, in->scratch, rec);
+        }
     }
     sr_record_seal(rec);
     if (in->n == in->cap) {

@@ -974,7 +974,8 @@ static void place(char *text, uint32_t *pos, const char *old, const char *store,
 
 enum { RES_HOSTNAME = 0, RES_APP_NAME, RES_MESSAGE, RES_RAW, RES_SD /* first SD value */ };
 
-int sr_redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t *rec)
+static int redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t *rec,
+                         bool keep_raw)
 {
     sr_redact_scratch_t *tmp = NULL;
     field_res_t *res;
@@ -1003,7 +1004,11 @@ int sr_redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t
     total += redact_slice(r, s, rec, FIELD_HOSTNAME, rec->hostname, &res[RES_HOSTNAME]);
     total += redact_slice(r, s, rec, FIELD_APP_NAME, rec->app_name, &res[RES_APP_NAME]);
     total += redact_slice(r, s, rec, FIELD_MESSAGE, rec->message, &res[RES_MESSAGE]);
-    if (r->message_is_all && rec->message.off == rec->raw.off && rec->message.len == rec->raw.len) {
+    if (!keep_raw) {
+        rec->raw = SR_SLICE_NULL;
+        res[RES_RAW].changed = false;
+    } else if (r->message_is_all && rec->message.off == rec->raw.off &&
+               rec->message.len == rec->raw.len) {
         /* A raw record: its message is the whole line, and every rule
          * covers messages, so the raw result is the message result. */
         res[RES_RAW] = res[RES_MESSAGE];
@@ -1065,4 +1070,14 @@ int sr_redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t
     rec->flags |= SR_REC_REDACTED;
     sr_redact_scratch_free(tmp);
     return total;
+}
+
+int sr_redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t *rec)
+{
+    return redact_record(r, s, rec, true);
+}
+
+int sr_redact_record_fields(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t *rec)
+{
+    return redact_record(r, s, rec, false);
 }

@@ -49,6 +49,14 @@ void sr_redact_scratch_free(sr_redact_scratch_t *s);
  */
 int sr_redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t *rec);
 
+/*
+ * As sr_redact_record, for a relay none of whose outputs writes raw
+ * lines: the raw line is not redacted but removed (rec->raw becomes
+ * absent), so no unredacted copy of it stays in the record. For a parsed
+ * record this halves the work: its message is most of its line.
+ */
+int sr_redact_record_fields(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t *rec);
+
 /* Apply the rules to a plain string (tests, benchmarks, and the relay's
  * own log lines). Result in out. Returns replacements made. */
 int sr_redact_string(const sr_redactor_t *r, sr_redact_scratch_t *s, const char *p, size_t n,

@@ -251,3 +251,49 @@ sr_ok "redactions counted per rule, no failures"
 
 sr_stop_relay
 sr_ok "relay stopped cleanly"
+
+# --- no output writes raw lines -------------------------------------------
+# The relay then drops each record's raw line instead of redacting it; the
+# fields come out exactly as before.
+mv "$T/out.json" "$T/out.json.1"
+mv "$T/relay.log" "$T/relay.log.1"
+$PY - "$T/relay.yaml" "$T/relay2.yaml" <<'PY'
+import re, sys
+y = open(sys.argv[1]).read()
+head, outs = y.split("outputs:\n", 1)
+outs, tail = outs.split("metrics:", 1)
+keep = [o for o in re.split(r"(?m)^(?=  - name:)", outs) if "out.json" in o]
+open(sys.argv[2], "w").write(head + "outputs:\n" + "".join(keep) + "metrics:" + tail)
+PY
+grep -q 'format: raw' "$T/relay2.yaml" && sr_fail "the second configuration still writes raw"
+sr_start_relay "$T/relay2.yaml"
+$PY - "$(sr_port tcp-in)" "$T/tcp.in" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(open(sys.argv[2], "rb").read())
+s.close()
+PY
+sr_wait_lines "$T/out.json" 2
+# m4's bearer token is in its message only: counted once, not again for
+# the raw line as in the first run.
+sr_assert_eq 1 "$(sr_metric 'syslog_relay_redactions_total{rule="bearer_token"}')" \
+    "bearer_token replacements without raw output"
+sr_stop_relay
+for s in "${SECRETS[@]}"; do
+    grep -qF -- "$s" "$T/out.json" "$T/relay.log" && sr_fail "secret '$s' leaked without raw output"
+done
+$PY - "$T/out.json.1" "$T/out.json" <<'PY' || sr_fail "fields differ when the raw line is dropped"
+import json, sys
+def recs(path):
+    out = {}
+    for line in open(path, encoding="utf-8"):
+        r = json.loads(line)
+        r.pop("received_at"); r.pop("source")
+        out[r["message"].split()[0]] = r
+    return out
+a, b = recs(sys.argv[1]), recs(sys.argv[2])
+for m in ("m4", "m5"):
+    if a[m] != b[m]:
+        sys.exit(f"{m}: {a[m]!r} != {b[m]!r}")
+PY
+sr_ok "without a raw output: same redacted fields, no secret"

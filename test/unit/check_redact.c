@@ -516,6 +516,59 @@ START_TEST(test_record_unchanged_keeps_text)
 }
 END_TEST
 
+/* No output writes raw lines: fields are redacted as always, the raw line
+ * is dropped rather than redacted, and only the fields' replacements count. */
+START_TEST(test_record_fields_only)
+{
+    sr_redactor_t *r = load("- builtin: password_kv\n"
+                            "- builtin: email\n"
+                            "- builtin: ipv4\n"
+                            "  fields: [message, structured_data, hostname]\n");
+    sr_redact_scratch_t *s = sr_redact_scratch_create(r);
+    sr_record_t *rec = make_record(0);
+    sr_record_t *plain = make_record(0);
+    static const char line[] = "garbage token=abc123 from 10.9.8.7";
+    sr_record_t *raw = sr_record_create("nothing here", 12);
+
+    ck_assert_int_eq(sr_redact_record_fields(r, s, rec), 6);
+    ck_assert(rec->flags & SR_REC_REDACTED);
+    ck_assert(!sr_slice_present(rec->raw));
+    CK_SLICE(rec, rec->hostname, "host-[REDACTED-IPV4]");
+    CK_SLICE(rec, rec->message, "login from [REDACTED-IPV4] password=[REDACTED]");
+    CK_SLICE(rec, rec->sd_params[0].value, "[REDACTED\\]");
+    check_unchanged_fields(rec);
+    ck_assert(memmem(rec->text, rec->text_len, "hunter2", 7) == NULL);
+    ck_assert(memmem(rec->text, rec->text_len, "bob@", 4) == NULL);
+    ck_assert(memmem(rec->text, rec->text_len, "10.", 3) == NULL);
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "password_kv"), 1 + 1 + 1);
+    ck_assert_int_eq(metric(SR_M_REDACTIONS, "ipv4"), 2);
+
+    /* The same fields as sr_redact_record gives them. */
+    sr_redact_record(r, s, plain);
+    ck_assert_uint_eq(rec->message.len, plain->message.len);
+    ck_assert(memcmp(sr_record_ptr(rec, rec->message), sr_record_ptr(plain, plain->message),
+                     rec->message.len) == 0);
+
+    /* Nothing to redact: the text stays, the raw line goes all the same. */
+    ck_assert_int_eq(sr_redact_record_fields(r, s, raw), 0);
+    ck_assert_ptr_eq(raw->text, raw->data);
+    ck_assert(!sr_slice_present(raw->raw));
+    CK_SLICE(raw, raw->message, "nothing here");
+    sr_record_release(raw);
+
+    /* A raw record keeps its redacted message. */
+    raw = sr_record_create(line, sizeof(line) - 1);
+    ck_assert_int_eq(sr_redact_record_fields(r, s, raw), 2);
+    CK_SLICE(raw, raw->message, "garbage token=[REDACTED] from [REDACTED-IPV4]");
+    ck_assert(!sr_slice_present(raw->raw));
+    sr_record_release(raw);
+    sr_record_release(plain);
+    sr_record_release(rec);
+    sr_redact_scratch_free(s);
+    sr_redactor_free(r);
+}
+END_TEST
+
 START_TEST(test_record_raw_format)
 {
     static const char line[] = "garbage token=abc123 from 10.9.8.7";
@@ -838,6 +891,7 @@ static Suite *redact_suite(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_record_everywhere);
     tcase_add_test(tc, test_record_unchanged_keeps_text);
+    tcase_add_test(tc, test_record_fields_only);
     tcase_add_test(tc, test_record_raw_format);
     tcase_add_test(tc, test_inputs_filter);
     tcase_add_test(tc, test_fields_filter);
