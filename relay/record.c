@@ -361,14 +361,34 @@ sr_slice_t sr_record_append(sr_record_t *r, const char *p, size_t n)
     return s;
 }
 
-void sr_record_set_text(sr_record_t *r, char *text, uint32_t len)
+/* Bytes the record's own block has room for at r->data. */
+static size_t data_room(const sr_record_t *r)
 {
+    const block_t *b = (const block_t *)r - 1;
+    size_t size = b->cls != CLASS_MALLOC ? class_size[b->cls] : b->n;
+
+    return size - sizeof(*b) - offsetof(sr_record_t, data);
+}
+
+void sr_record_set_text(sr_record_t *r, const char *text, uint32_t len)
+{
+    size_t room = data_room(r);
+
     if (r->text != r->data) {
         free(r->text);
     }
-    r->text = text;
+    if (len <= room) {
+        /* Usually: a redacted text is about as long as the one it
+         * replaces, and the block has room to spare. */
+        memmove(r->data, text, len);
+        r->text = r->data;
+        r->text_cap = (uint32_t)SR_MIN(room, (size_t)UINT32_MAX);
+    } else {
+        r->text = sr_malloc(len ? len : 1);
+        memcpy(r->text, text, len);
+        r->text_cap = len;
+    }
     r->text_len = len;
-    r->text_cap = len;
 }
 
 void sr_sd_unescape(const char *p, size_t n, sr_buf_t *out)

@@ -136,11 +136,12 @@ void sr_record_sd_reserve(sr_record_t *r, uint32_t n_elems, uint32_t n_params);
 sr_slice_t sr_record_append(sr_record_t *r, const char *p, size_t n);
 
 /*
- * Replace the record's text with `text` (malloc'ed, ownership passes to
- * the record), whose length is len. The caller has already re-pointed the
- * slices to the new text.
+ * Replace the record's text with a copy of text[0..len): in the record's
+ * own block when it fits there (no allocation), else in an allocation the
+ * record owns. The caller has already re-pointed the slices to offsets in
+ * the new text; text must not point into the record's current text.
  */
-void sr_record_set_text(sr_record_t *r, char *text, uint32_t len);
+void sr_record_set_text(sr_record_t *r, const char *text, uint32_t len);
 
 /* Unescape an SD-PARAM value (\" \\ \] lose their backslash) into out. */
 void sr_sd_unescape(const char *p, size_t n, sr_buf_t *out);

@@ -179,6 +179,7 @@ struct sr_redact_scratch_s {
     sr_buf_t a, b;  /* the field between rules, ping-pong */
     sr_buf_t unesc; /* an SD value without its escapes */
     sr_buf_t store; /* changed fields of the current record */
+    sr_buf_t text;  /* the record's new text, before it is copied in */
     field_res_t *res;
     size_t res_cap;
     sr_ratelimit_t rl; /* failure log lines of this thread */
@@ -646,6 +647,7 @@ sr_redact_scratch_t *sr_redact_scratch_create(const sr_redactor_t *r)
     sr_buf_init(&s->b);
     sr_buf_init(&s->unesc);
     sr_buf_init(&s->store);
+    sr_buf_init(&s->text);
     return s;
 }
 
@@ -661,6 +663,7 @@ void sr_redact_scratch_free(sr_redact_scratch_t *s)
     sr_buf_free(&s->b);
     sr_buf_free(&s->unesc);
     sr_buf_free(&s->store);
+    sr_buf_free(&s->text);
     sr_free(s->res);
     sr_free(s);
 }
@@ -1041,16 +1044,17 @@ static int redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_reco
         /* Cannot happen with any sane max_message_size; never leak if it does. */
         sr_error("redact: a redacted record would exceed 4 GiB; replacing its text");
         sr_record_reset_fields(rec);
-        text = sr_strdup(SR_REDACT_FAILED_MARKER);
-        rec->raw = (sr_slice_t){0, (uint32_t)strlen(text)};
+        rec->raw = (sr_slice_t){0, sizeof(SR_REDACT_FAILED_MARKER) - 1};
         rec->message = rec->raw;
-        sr_record_set_text(rec, text, rec->raw.len);
+        sr_record_set_text(rec, SR_REDACT_FAILED_MARKER, rec->raw.len);
         rec->flags |= SR_REC_REDACTED;
         sr_redact_scratch_free(tmp);
         return total;
     }
 
-    text = sr_malloc(size ? size : 1);
+    sr_buf_reset(&s->text);
+    sr_buf_reserve(&s->text, size ? size : 1);
+    text = s->text.base;
     old = rec->text;
     place(text, &pos, old, s->store.base, &rec->raw, &res[RES_RAW]);
     place(text, &pos, old, s->store.base, &rec->timestamp, NULL);
