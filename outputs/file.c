@@ -164,6 +164,29 @@ static void serialize(file_out_t *f, const sr_record_t *r)
     sr_buf_putc(&f->cur, '\n');
 }
 
+/* Records were written on another core: ask for the next ones' lines
+ * ahead of formatting them (the header two records ahead, the text of
+ * the next one, whose header is in cache by then). */
+static void prefetch_ahead(sr_record_t *const *recs, uint32_t i, uint32_t n)
+{
+    uint32_t k;
+
+    if (i + 2 < n) {
+        const char *h = (const char *)recs[i + 2];
+
+        for (k = 0; k < sizeof(sr_record_t); k += 64) {
+            __builtin_prefetch(h + k, 0, 3);
+        }
+    }
+    if (i + 1 < n) {
+        const sr_record_t *r = recs[i + 1];
+
+        for (k = 0; k < r->text_len && k < 4096; k += 64) {
+            __builtin_prefetch(r->text + k, 0, 3);
+        }
+    }
+}
+
 /* Pool thread: serialize the write's batches (once), then write all of
  * cur from cur_off on. Touches only cur, cur_off, cur_b, fd and werr. */
 static void work_write(uv_work_t *req)
@@ -176,6 +199,7 @@ static void work_write(uv_work_t *req)
     if (f->cur.len == 0) {
         for (b = f->cur_b.first; b != NULL; b = b->next) {
             for (i = 0; i < b->n; i++) {
+                prefetch_ahead(b->recs, i, b->n);
                 serialize(f, b->recs[i]);
             }
         }
