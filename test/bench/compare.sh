@@ -16,7 +16,8 @@
 #   DUR=10 RUNS=3 CONNS=4 SIZE=300 UDP_RATE=100000
 #   SR_BIN=...             a built syslog-relay (else built here, Release)
 #   WORKERS=N              the relay's `workers:` (default: one per core)
-#   RELAY_MAX_MEMORY=16MiB the relay output's buffer.max_memory ("" = default)
+#   RELAY_MAX_MEMORY=...   the relay output's buffer.max_memory (default: the
+#                          relay's own default, 64 MiB)
 #   BENCH_DIR=/tmp/sr-bench   work directory (configs, outputs, tools)
 #
 # It installs what it needs from Debian (syslog-ng-core for loggen and
@@ -40,9 +41,9 @@ SENDER=${SENDER:-loggen}
 SCENARIOS=${SCENARIOS:-"tcp udp tls redact redis"}
 SERVERS=${SERVERS:-"socat rsyslog syslog-ng relay"}
 # The relay's output queue bound (buffer.max_memory); empty: its default,
-# 64 MiB. When the sender outruns the output, the queue fills to this bound
-# before back-pressure slows the sender, so it sets the peak RSS.
-RELAY_MAX_MEMORY=${RELAY_MAX_MEMORY-16MiB}
+# 64 MiB. While the output delivers, flow control (buffer.flow_window,
+# 4 MiB) holds the sender long before that bound.
+RELAY_MAX_MEMORY=${RELAY_MAX_MEMORY-}
 RESULTS=$W/results.tsv
 mkdir -p "$W"
 
