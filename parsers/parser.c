@@ -48,13 +48,13 @@ size_t sr_parse_pri(const char *p, size_t n, int *pri)
  * length of the timestamp at p, or 0 when it is not one. Does not look at
  * what follows it.
  */
-size_t sr__parse_rfc3339(const char *p, size_t n)
+size_t sr__parse_datetime(const char *p, size_t n, int64_t *local)
 {
     size_t i, f;
     int y, mo, d;
 
-    /* "YYYY-MM-DDTHH:MM:SS" is 19 bytes, plus at least "Z". */
-    if (n < 20 || !sr__digits(p, 4) || p[4] != '-' || !sr__digits(p + 5, 2) || p[7] != '-' ||
+    /* "YYYY-MM-DDTHH:MM:SS" is 19 bytes. */
+    if (n < 19 || !sr__digits(p, 4) || p[4] != '-' || !sr__digits(p + 5, 2) || p[7] != '-' ||
         !sr__digits(p + 8, 2) || p[10] != 'T' || !sr__digits(p + 11, 2) || p[13] != ':' ||
         !sr__digits(p + 14, 2) || p[16] != ':' || !sr__digits(p + 17, 2)) {
         return 0;
@@ -67,13 +67,27 @@ size_t sr__parse_rfc3339(const char *p, size_t n)
         return 0;
     }
     i = 19;
-    if (p[i] == '.') {
+    if (i < n && p[i] == '.') {
         for (f = 0; i + 1 + f < n && f < 7 && p[i + 1 + f] >= '0' && p[i + 1 + f] <= '9'; f++) {
         }
         if (f == 0 || f > 6) {
             return 0;
         }
         i += 1 + f;
+    }
+    if (local != NULL) {
+        *local = sr_days_from_civil(y, mo, d) * 86400 + sr__num(p + 11, 2) * 3600 +
+                 sr__num(p + 14, 2) * 60 + sr__num(p + 17, 2);
+    }
+    return i;
+}
+
+size_t sr__parse_rfc3339(const char *p, size_t n)
+{
+    size_t i = sr__parse_datetime(p, n, NULL);
+
+    if (i == 0) {
+        return 0;
     }
     if (i < n && p[i] == 'Z') {
         return i + 1;
@@ -83,6 +97,26 @@ size_t sr__parse_rfc3339(const char *p, size_t n)
         return i + 6;
     }
     return 0;
+}
+
+sr_slice_t sr__append_zoned(sr_record_t *rec, const char *dt, size_t len, int64_t local,
+                            const sr_tz_t *tz)
+{
+    int32_t off = sr_tz_offset_for_local(tz, local);
+    uint32_t a = (uint32_t)(off < 0 ? -off : off);
+    char buf[48];
+
+    if (len + 6 > sizeof(buf)) {
+        return SR_SLICE_NULL;
+    }
+    memcpy(buf, dt, len);
+    buf[len] = off < 0 ? '-' : '+';
+    buf[len + 1] = (char)('0' + a / 36000);
+    buf[len + 2] = (char)('0' + a / 3600 % 10);
+    buf[len + 3] = ':';
+    buf[len + 4] = (char)('0' + a % 3600 / 600);
+    buf[len + 5] = (char)('0' + a % 3600 / 60 % 10);
+    return sr_record_append(rec, buf, len + 6);
 }
 
 /*

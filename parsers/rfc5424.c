@@ -181,7 +181,6 @@ static sr_parse_result_t parse_rfc5424(sr_record_t *rec, const sr_parse_ctx_t *c
     int pri, version;
     bool has_sd = false;
 
-    SR_UNUSED(ctx);
     i = sr_parse_pri(p, n, &pri);
     if (i == 0) {
         *reason = n > 0 && p[0] == '<' ? "invalid PRI" : "no PRI";
@@ -208,16 +207,23 @@ static sr_parse_result_t parse_rfc5424(sr_record_t *rec, const sr_parse_ctx_t *c
     if (p[i] == '-') {
         i++;
     } else {
+        int64_t local;
+
         j = sr__parse_rfc3339(p + i, n - i);
-        if (j > 0 && i + j == n) {
+        if (j == 0 && (j = sr__parse_datetime(p + i, n - i, &local)) > 0 && i + j < n &&
+            p[i + j] == ' ') {
+            /* Leniency: no offset (loggen sends such times): the input's
+             * zone completes it, as for RFC 3164 times. */
+            ts = sr__append_zoned(rec, p + i, j, local, ctx->tz);
+        } else if (j > 0 && i + j == n) {
             *reason = reason_at(rec, "truncated RFC 5424 header", n);
             goto malformed;
-        }
-        if (j == 0 || p[i + j] != ' ') {
+        } else if (j == 0 || p[i + j] != ' ') {
             *reason = reason_at(rec, "invalid RFC 5424 timestamp", i);
             goto malformed;
+        } else {
+            ts = (sr_slice_t){base + (uint32_t)i, (uint32_t)j};
         }
-        ts = (sr_slice_t){base + (uint32_t)i, (uint32_t)j};
         i += j;
     }
     i++; /* the SP after TIMESTAMP, checked above */

@@ -8,11 +8,12 @@
  * bytes (zero copy). No I/O, no logging, no threads.
  *
  * States:
- *   START  between frames: CR, LF and NUL are skipped; a digit 1-9 starts
- *          an octet-count header (auto and octet modes), anything else a
+ *   START  between frames: CR, LF and NUL are skipped; a digit starts an
+ *          octet-count header (auto and octet modes), anything else a
  *          trailer-terminated line.
- *   LEN    reading the header's digits. At most 10, then one SP. Anything
- *          else means the header cannot be trusted: the bytes from the
+ *   LEN    reading the header's digits. At most 10 (leading zeros count),
+ *          a count above zero, then one SP. Anything else means the
+ *          header cannot be trusted: the bytes from the
  *          header on are read as a line instead (so "12x..." or "123\n"
  *          still reach the parser, which makes them raw records).
  *   BODY   collecting the counted bytes (at most max of them).
@@ -20,7 +21,7 @@
  *   LINE   collecting a line up to LF or NUL (at most max bytes).
  *   LSKIP  discarding the rest of an overlong line up to LF or NUL.
  *
- * In octet mode a frame that does not start with a digit 1-9 is read as a
+ * In octet mode a frame that does not start with a count is read as a
  * line too (a frame ending at LF or NUL): that resynchronises a stream after
  * garbage without dropping anything. An absurd count never allocates: only
  * max bytes are kept, the rest are counted down as they stream past.
@@ -161,10 +162,10 @@ static void start_body(sr_framer_t *f, uint64_t count)
     f->state = ST_BODY;
 }
 
-/* The header digits seen so far, as text (no leading zero by construction). */
+/* The header digits seen so far, as text, leading zeros included. */
 static int header_text(const sr_framer_t *f, char *out, size_t cap)
 {
-    return snprintf(out, cap, "%llu", (unsigned long long)f->want);
+    return snprintf(out, cap, "%0*llu", (int)f->digits, (unsigned long long)f->want);
 }
 
 /*
@@ -191,7 +192,10 @@ int sr_framer_feed(sr_framer_t *f, const char *p, size_t n, sr_frame_cb cb, void
                 i++;
                 break;
             }
-            if (f->mode != SR_FRAMING_NEWLINE && c >= '1' && c <= '9') {
+            /* RFC 6587 counts have no leading zero, but loggen -R pads them
+             * to nine digits ("000000238 <38>1 ..."); a zero count is not
+             * a header. */
+            if (f->mode != SR_FRAMING_NEWLINE && c >= '0' && c <= '9') {
                 f->state = ST_LEN;
                 f->want = c - '0';
                 f->digits = 1;
@@ -211,7 +215,7 @@ int sr_framer_feed(sr_framer_t *f, const char *p, size_t n, sr_frame_cb cb, void
                 i++;
                 break;
             }
-            if (c == ' ') {
+            if (c == ' ' && f->want > 0) {
                 i++;
                 start_body(f, f->want);
                 seg = i;

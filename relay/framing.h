@@ -4,8 +4,9 @@
  * Pure and I/O-free: the connection feeds whatever bytes a read gave, in
  * any split, and the decoder calls back once per complete frame. Modes:
  * octet counting ("LEN SP MSG"), newline (a frame ends at LF or NUL), and
- * auto, which decides per frame: a leading digit 1-9 means octet counting,
- * anything else a trailer-terminated frame. Stray CR, LF and NUL between
+ * auto, which decides per frame: a leading digit means octet counting
+ * (zero-padded counts too, as loggen sends them), anything else a
+ * trailer-terminated frame. Stray CR, LF and NUL between
  * frames are skipped.
  *
  * Memory: at most max_message_size bytes are buffered per connection.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # UDP and TCP inputs end to end: util-linux logger (RFC 5424 and 3164, UDP,
-# TCP with LF framing and with octet counting), hand-made streams with
+# TCP with LF framing and with octet counting), syslog-ng's loggen
+# replaying a file (zero-padded counts), hand-made streams with
 # frames split across writes, NUL framing, trailing LF inside octet frames,
 # IPv6, and a raw record for garbage. Asserts the JSON records written.
 . "$(dirname "$0")/lib.sh"
@@ -52,10 +53,16 @@ s.sendall(b"complete garbage ten\n")
 s.close()
 PY
 logger --rfc5424 -T -n ::1 -P "$TCP6" -t v6app "ipv6 eleven"
+# syslog-ng's loggen replaying a file pads its octet counts to nine digits
+# ("000000063 <13>1 ..."), with an LF inside the count and a BOM.
+printf '<13>1 2026-11-21T22:58:36+00:00 lghost lgrep 77 - - replay twelve\n' >"$T/replay.txt"
+timeout 10 loggen -P -i -S -R "$T/replay.txt" -I 1 --active-connections=1 127.0.0.1 "$TCP" \
+    >"$T/loggen.log" 2>&1 || true
+grep -q 'count=1,' "$T/loggen.log" || sr_fail "loggen did not send: $(cat "$T/loggen.log")"
 
-sr_wait_lines "$T/out.json" 11
+sr_wait_lines "$T/out.json" 12
 $R "$T/out.json" check || sr_fail "records do not have exactly the INTERFACE fields"
-sr_assert_eq 11 "$($R "$T/out.json" count)" "record count"
+sr_assert_eq 12 "$($R "$T/out.json" count)" "record count"
 
 f() { $R "$T/out.json" find "$1" "$2" || sr_fail "no single record '$1'"; }
 sr_assert_eq '"rfc5424"' "$(f 'udp 5424 one' format)" "udp 5424 format"
@@ -81,6 +88,8 @@ sr_assert_eq '"bytewise"' "$(f 'byte nine' app_name)" "byte-at-a-time frame"
 sr_assert_eq '"raw"' "$(f 'complete garbage ten' format)" "garbage is raw"
 f 'complete garbage ten' parse_error | grep -q '^"' || sr_fail "raw record has no parse_error"
 sr_assert_eq '"::1"' "$(f 'ipv6 eleven' source)" "ipv6 source"
+sr_assert_eq '"rfc5424"' "$(f 'replay twelve' format)" "zero-padded octet count"
+sr_assert_eq '"lgrep"' "$(f 'replay twelve' app_name)" "loggen replay app_name"
 # No message keeps a trailing LF, CR or NUL.
 $R "$T/out.json" messages | grep -c $'\r' | grep -qx 0 || sr_fail "CR left in a message"
 python3 - "$T/out.json" <<'PY' || sr_fail "a message ends in CR/LF/NUL"

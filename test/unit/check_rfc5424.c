@@ -179,7 +179,15 @@ static const case_t cases[] = {
     {"<13>1 2026-11-21t23:00:00z h a p m - x", BAD("invalid RFC 5424 timestamp")},
     {"<13>1 2026-11-21T23:00:00.1234567Z h a p m - x", BAD("invalid RFC 5424 timestamp")},
     {"<13>1 2026-11-21T23:00:00.Z h a p m - x", BAD("invalid RFC 5424 timestamp")},
-    {"<13>1 2026-11-21T23:00:00 h a p m - x", BAD("invalid RFC 5424 timestamp")},
+    /* Leniency: no offset (loggen -P sends these); the input's zone
+     * completes it (UTC here; test_zone_completed for another zone). */
+    {"<13>1 2026-11-21T23:00:00 h a p m - x", OK, 1, 5, 1, "2026-11-21T23:00:00+00:00", "h", "a",
+     "p", "m", ABSENT, "x"},
+    {"<13>1 2026-11-21T23:00:00.25 h a p m - x", OK, 1, 5, 1, "2026-11-21T23:00:00.25+00:00", "h",
+     "a", "p", "m", ABSENT, "x"},
+    {"<13>1 2026-11-21T23:00:00", BAD("truncated RFC 5424 header at offset 25")},
+    {"<13>1 2026-11-21T23:00:00.x h a p m - x", BAD("invalid RFC 5424 timestamp")},
+    {"<13>1 2026-02-29T23:00:00 h a p m - x", BAD("invalid RFC 5424 timestamp")},
     {"<13>1 2026-11-21T23:00:00+24:00 h a p m - x", BAD("invalid RFC 5424 timestamp")},
     {"<13>1 2026-11-21T23:00:00+0100 h a p m - x", BAD("invalid RFC 5424 timestamp")},
     {"<13>1 2026-11-21 23:00:00Z h a p m - x", BAD("invalid RFC 5424 timestamp")},
@@ -281,6 +289,35 @@ START_TEST(test_fixtures)
 END_TEST
 
 /* Fields exactly at their limits parse; one byte more is MALFORMED. */
+/* A time without offset is completed with the input's zone at that local
+ * time, DST included. */
+START_TEST(test_zone_completed)
+{
+    static const struct {
+        const char *in, *ts;
+    } v[] = {
+        {"<13>1 2026-07-01T12:00:00 h a - - - summer", "2026-07-01T12:00:00+02:00"},
+        {"<13>1 2026-11-21T12:00:00.123 h a - - - winter", "2026-11-21T12:00:00.123+01:00"},
+        {"<13>1 2026-11-21T12:00:00Z h a - - - as sent", "2026-11-21T12:00:00Z"},
+    };
+    sr_parse_ctx_t zctx = ctx;
+    sr_tz_t *tz = NULL;
+    char err[256];
+    size_t i;
+
+    ck_assert_msg(sr_tz_load("Europe/Berlin", &tz, err, sizeof(err)) == 0, "%s", err);
+    zctx.tz = tz;
+    for (i = 0; i < SR_ARRAY_SIZE(v); i++) {
+        sr_record_t *r = sr_record_create(v[i].in, strlen(v[i].in));
+
+        ck_assert_int_eq(sr_parse_record(r, SR_PARSE_AUTO, &zctx), SR_FORMAT_RFC5424);
+        check_slice(r, r->timestamp, v[i].ts, "timestamp", v[i].in);
+        sr_record_release(r);
+    }
+    sr_tz_free(tz);
+}
+END_TEST
+
 START_TEST(test_field_limits)
 {
     static const struct {
@@ -468,6 +505,7 @@ static Suite *rfc5424_suite(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_loop_test(tc, test_fixtures, 0, SR_ARRAY_SIZE(cases));
+    tcase_add_test(tc, test_zone_completed);
     tcase_add_test(tc, test_field_limits);
     tcase_add_test(tc, test_many_sd);
     tcase_add_test(tc, test_unescape);
