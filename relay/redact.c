@@ -19,6 +19,15 @@
  * byte mode (no UTF): their character classes then cover any byte above
  * 0x7f, valid UTF-8 or not, so a stray byte inside a password cannot
  * split it. docs/redaction.md describes the rules for users.
+ *
+ * Candidate-start hints: a built-in may have a hint, a plain C scan that
+ * finds the next offset where its pattern could begin a match. PCRE2 then
+ * runs only there, with a second compilation of the same pattern made
+ * PCRE2_ANCHORED. PCRE2 stays the only judge of what matches: a hint may
+ * propose positions that fail, but must never skip one that could match
+ * (each hint's comment gives the argument), and the matches, limits and
+ * failures are then exactly those of the plain unanchored search.
+ * test/unit/check_redact.c and test/fuzz/fuzz_redact.c compare the two.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -41,6 +50,14 @@
 #define JIT_STACK_MAX (1024 * 1024)
 /* Callout number that runs the Luhn check over the text matched so far. */
 #define CALLOUT_LUHN 1
+/* Hints are used only when a rule's match and depth limits are at least
+ * this. Every position a hint skips fails in PCRE2 within a few dozen
+ * steps (see the hints), so with these limits the plain search cannot
+ * fail closed there either; a rule configured with tinier limits keeps
+ * the plain search and its exact failure behaviour. */
+#define HINT_MIN_LIMIT 10000
+/* A hint's answer when no match can begin at or after start. */
+#define HINT_NONE SIZE_MAX
 
 enum {
     FIELD_MESSAGE = 1 << 0,
@@ -53,6 +70,109 @@ enum {
 static const char *const field_names[] = {"message", "structured_data", "hostname", "app_name",
                                           NULL};
 
+/* ---- candidate-start hints ----------------------------------------- */
+
+/*
+ * A hint: given the subject p[0..n) and start <= n, the smallest offset
+ * c >= start at which the built-in's pattern might begin a match, or
+ * HINT_NONE. The invariant: no offset in [start, c) (or in [start, n]
+ * for HINT_NONE) can begin a match, and PCRE2 fails at each of them
+ * within a few dozen steps. Look-behinds see bytes before start, so a
+ * hint may too.
+ */
+typedef size_t (*hint_fn)(const unsigned char *p, size_t n, size_t start);
+
+static bool is_digit(unsigned char c)
+{
+    return (unsigned char)(c - '0') < 10;
+}
+
+/* [A-Za-z0-9._%+\x80-\xff-], the local part of an address. */
+static bool is_local(unsigned char c)
+{
+    return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
+           c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+
+/*
+ * email: (?<!L)L+@... where L is the local-part class, and '@' is not in
+ * L. A match at s needs L+ to run from s to an '@', and as every byte
+ * between is in L, the run from s has to reach the '@' unbroken; the
+ * look-behind needs p[s-1] outside L (or s == 0). So s is the first byte
+ * of the maximal L-run that ends right before some '@' at a > s. For each
+ * '@' at or after start, in order, walk back over its run (runs of
+ * different '@'s are disjoint, so that is linear): an empty run gives no
+ * candidate; a run that starts before start gives none either, since
+ * every position of it at or after start has an L byte before it (the
+ * look-behind reads bytes before start too). Elsewhere PCRE2 fails at
+ * the look-behind, the first byte, or at the end of the run (the
+ * repeat is possessive, being followed by '@', which L lacks).
+ */
+static size_t hint_email(const unsigned char *p, size_t n, size_t start)
+{
+    const unsigned char *at;
+    size_t from = start, a, r;
+
+    while (from < n && (at = memchr(p + from, '@', n - from)) != NULL) {
+        a = (size_t)(at - p);
+        r = a;
+        while (r > start && is_local(p[r - 1])) {
+            r--;
+        }
+        if (r < a && (r > start || r == 0 || !is_local(p[r - 1]))) {
+            return r;
+        }
+        from = a + 1;
+    }
+    return HINT_NONE;
+}
+
+/*
+ * credit_card: (?<![0-9])(?<![0-9]\.)[0-9](?:[ -]?[0-9]){12,18}... A match
+ * at s needs a digit at s, no digit before it and no digit-dot before
+ * it, and then a chain of at least 13 digits, consecutive ones joined by
+ * at most one ' ' or '-'. Walk the chain from such an s, counting up to
+ * 13 digits: with 13 or more s is a candidate (PCRE2 then checks the
+ * length, the end and Luhn). With fewer, no position up to the chain's
+ * last digit e can start a match either: a digit there follows a digit
+ * (look-behind fails) or a single separator, and then its own chain is a
+ * suffix of this one, shorter still; separators are not digits. PCRE2
+ * fails on such a chain after one step per byte of it, before the
+ * callout, so scanning on from e + 1 skips nothing.
+ */
+static size_t hint_credit_card(const unsigned char *p, size_t n, size_t start)
+{
+    size_t i = start, k, digits;
+
+    while (i < n) {
+        if (!is_digit(p[i])) {
+            i++;
+            continue;
+        }
+        if ((i > 0 && is_digit(p[i - 1])) || (i > 1 && p[i - 1] == '.' && is_digit(p[i - 2]))) {
+            i++;
+            continue;
+        }
+        k = i;
+        digits = 1;
+        while (digits < 13) {
+            if (k + 1 < n && is_digit(p[k + 1])) {
+                k++;
+            } else if (k + 2 < n && (p[k + 1] == ' ' || p[k + 1] == '-') && is_digit(p[k + 2])) {
+                k += 2;
+            } else {
+                break;
+            }
+            digits++;
+        }
+        if (digits == 13) {
+            return i;
+        }
+        i = k + 1;
+    }
+    return HINT_NONE;
+}
+
 /* ---- the built-in library ------------------------------------------ */
 
 typedef struct builtin_s {
@@ -60,6 +180,7 @@ typedef struct builtin_s {
     const char *pattern;     /* byte mode (no UTF) */
     const char *replacement; /* default replacement */
     const char *sd_names;    /* NULL, or SD-PARAM names whose whole value is secret */
+    hint_fn hint;            /* NULL, or where a match may begin (see above) */
 } builtin_t;
 
 #define OCTET "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -75,7 +196,7 @@ static const builtin_t builtins[] = {
      * a longer number or a decimal; the callout keeps only Luhn-valid
      * candidates (and makes the engine try shorter ones). */
     {"credit_card", "(?<![0-9])(?<![0-9]\\.)[0-9](?:[ -]?[0-9]){12,18}(?![0-9]|\\.[0-9])(?C1)",
-     "[REDACTED-CARD]", NULL},
+     "[REDACTED-CARD]", NULL, hint_credit_card},
     /* local@domain.tld, the domain with at least one dot and a TLD of two
      * or more ASCII letters; the look-behind makes each run of local-part
      * characters start one attempt only (linear time). */
@@ -83,10 +204,10 @@ static const builtin_t builtins[] = {
      "(?<![A-Za-z0-9._%+\\x80-\\xff-])[A-Za-z0-9._%+\\x80-\\xff-]+@"
      "(?:[A-Za-z0-9\\x80-\\xff](?:[A-Za-z0-9\\x80-\\xff-]{0,61}[A-Za-z0-9\\x80-\\xff])?\\.)+"
      "[A-Za-z]{2,63}",
-     "[REDACTED-EMAIL]", NULL},
+     "[REDACTED-EMAIL]", NULL, hint_email},
     /* Dotted quad with octets 0-255, not inside a longer dotted run
      * ("1.2.3.4.5") or a word ("v1.2.3.4"). */
-    {"ipv4", "(?<![A-Za-z0-9_.])" IPV4 "(?![A-Za-z0-9_]|\\.[0-9])", "[REDACTED-IPV4]", NULL},
+    {"ipv4", "(?<![A-Za-z0-9_.])" IPV4 "(?![A-Za-z0-9_]|\\.[0-9])", "[REDACTED-IPV4]", NULL, NULL},
     /* Full, compressed (at least one group beside "::") and IPv4-embedded
      * forms, with an optional zone; never a bare "::", a MAC address or
      * a time of day. */
@@ -96,24 +217,24 @@ static const builtin_t builtins[] = {
      ":){7}" H16 "|(?:" H16 ":){0,6}" H16 "::(?:" H16 "(?::" H16 "){0,6})?"
      "|::" H16 "(?::" H16 "){0,6}"
      ")(?:%[A-Za-z0-9_.]+)?(?![A-Za-z0-9_:]|\\.[0-9])",
-     "[REDACTED-IPV6]", NULL},
+     "[REDACTED-IPV6]", NULL, NULL},
     {"aws_access_key_id", "(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])",
-     "[REDACTED-AWS-KEY-ID]", NULL},
+     "[REDACTED-AWS-KEY-ID]", NULL, NULL},
     /* 40 base64 characters only right after a secret-key name and = or :
      * (a bare 40-character string is left alone: it is as likely a SHA-1). */
     {"aws_secret_access_key",
      "((?<![A-Za-z0-9])" AWS_SECRET_KEY "(?:\\\\?[\"'])?\\s*(?::|=>?)\\s*(?:\\\\?[\"'])?)"
      "[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
-     "${1}[REDACTED]", "^" AWS_SECRET_KEY "$"},
+     "${1}[REDACTED]", "^" AWS_SECRET_KEY "$", NULL},
     /* "Bearer " and a token68 of 8+ characters with at least one
      * non-letter, or 20+ letters (so "the bearer of" is left alone). */
     {"bearer_token",
      "(?<![A-Za-z0-9_-])((?i:bearer)\\s+)"
      "(?:(?=[A-Za-z]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}|[A-Za-z]{20,})=*",
-     "${1}[REDACTED]", NULL},
+     "${1}[REDACTED]", NULL, NULL},
     /* JWS (three parts) or JWE (five), header starting eyJ ('{"'). */
     {"jwt", "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}(?:\\.[A-Za-z0-9_-]*){2,4}", "[REDACTED-JWT]",
-     NULL},
+     NULL, NULL},
     /* KEY=VALUE, KEY: VALUE, "KEY":"VALUE", KEY => 'VALUE', \"KEY\":\"VALUE\"
      * where KEY ends with a secret-ish word; the key and quotes stay. The
      * match starts at that word (whatever precedes it stays as it is),
@@ -124,7 +245,7 @@ static const builtin_t builtins[] = {
      "|(?<=\")(?:[^\"\\\\\\r\\n]|\\\\.)++"
      "|(?<=')[^'\\r\\n]++"
      "|(?<![\"'])(?:[^\\s,;&\"'}\\]\\\\]|\\\\(?![\"']))++)",
-     "${1}[REDACTED]", "^[A-Za-z0-9_.-]*?" SECRET_KEYS "$"},
+     "${1}[REDACTED]", "^[A-Za-z0-9_.-]*?" SECRET_KEYS "$", NULL},
 };
 
 const char *const sr_redact_builtin_names[] = {
@@ -144,6 +265,8 @@ typedef struct repl_part_s {
 typedef struct rule_s {
     char *name;
     pcre2_code *code;
+    pcre2_code *anchored;     /* built-ins with a hint: code again, PCRE2_ANCHORED */
+    hint_fn hint;             /* with anchored; NULL: plain unanchored search */
     pcre2_code *sd_name_code; /* built-ins: names of SD params that are secrets */
     char *lit;                /* the replacement's literal text */
     repl_part_t *parts;
@@ -182,6 +305,7 @@ struct sr_redact_scratch_s {
     field_res_t *res;
     size_t res_cap;
     sr_ratelimit_t rl; /* failure log lines of this thread */
+    bool no_hints;     /* tests and benchmarks: the plain search only */
 };
 
 /* ---- config -------------------------------------------------------- */
@@ -249,6 +373,7 @@ static void rule_free(rule_t *ru)
 {
     sr_free(ru->name);
     pcre2_code_free(ru->code);
+    pcre2_code_free(ru->anchored);
     pcre2_code_free(ru->sd_name_code);
     sr_free(ru->lit);
     sr_free(ru->parts);
@@ -490,7 +615,15 @@ static void load_rule(sr_cfg_ctx_t *ctx, const sr_node_t *item, size_t idx,
     } else if (bi != NULL) {
         ru->code = compile(bi->pattern, 0, &errcode, &erroff);
         ru->sd_name_code = bi->sd_names ? compile(bi->sd_names, 0, &errcode, &erroff) : NULL;
-        if (ru->code == NULL || (bi->sd_names != NULL && ru->sd_name_code == NULL)) {
+        if (bi->hint != NULL && rc.match_limit >= HINT_MIN_LIMIT &&
+            rc.depth_limit >= HINT_MIN_LIMIT) {
+            /* PCRE2's JIT ignores PCRE2_ANCHORED as a match option (the
+             * interpreter would run), hence a compiled anchored copy. */
+            ru->anchored = compile(bi->pattern, PCRE2_ANCHORED, &errcode, &erroff);
+            ru->hint = bi->hint;
+        }
+        if (ru->code == NULL || (bi->sd_names != NULL && ru->sd_name_code == NULL) ||
+            (ru->hint != NULL && ru->anchored == NULL)) {
             sr_cfg_error(ctx, n_bi, "%s: built-in pattern does not compile (a bug)", label);
         }
     }
@@ -649,6 +782,11 @@ sr_redact_scratch_t *sr_redact_scratch_create(const sr_redactor_t *r)
     return s;
 }
 
+void sr_redact_scratch_set_hints(sr_redact_scratch_t *s, bool on)
+{
+    s->no_hints = !on;
+}
+
 void sr_redact_scratch_free(sr_redact_scratch_t *s)
 {
     if (s == NULL) {
@@ -692,6 +830,35 @@ static void expand(const rule_t *ru, const char *subj, int rc, const PCRE2_SIZE 
 }
 
 /*
+ * The next match of ru in p[0..n) at or after start, as pcre2_match()
+ * returns it for the unanchored pattern. With a hint, the anchored copy
+ * runs at each candidate in turn: PCRE2's own unanchored search is the
+ * same anchored attempt at each offset in turn, and the offsets a hint
+ * skips are ones where that attempt fails (quickly: the match limit
+ * counts per offset, so skipping cannot change which limit is hit).
+ */
+static int next_match(const rule_t *ru, sr_redact_scratch_t *s, const char *p, size_t n,
+                      size_t start)
+{
+    int rc;
+
+    if (ru->hint == NULL || s->no_hints) {
+        return pcre2_match(ru->code, (PCRE2_SPTR)p, n, start, PCRE2_NOTEMPTY, s->md, s->mctx);
+    }
+    for (;;) {
+        start = ru->hint((const unsigned char *)p, n, start);
+        if (start > n) {
+            return PCRE2_ERROR_NOMATCH;
+        }
+        rc = pcre2_match(ru->anchored, (PCRE2_SPTR)p, n, start, PCRE2_NOTEMPTY, s->md, s->mctx);
+        if (rc != PCRE2_ERROR_NOMATCH) {
+            return rc;
+        }
+        start++;
+    }
+}
+
+/*
  * Replace every match of one rule in p[0..n). When something matched,
  * out is reset and holds the result. Returns the number of replacements
  * (0: out untouched), or a negative PCRE2 error (the caller fails closed).
@@ -705,7 +872,7 @@ static int apply_rule(const rule_t *ru, sr_redact_scratch_t *s, const char *p, s
     pcre2_set_match_limit(s->mctx, ru->match_limit);
     pcre2_set_depth_limit(s->mctx, ru->depth_limit);
     while (start <= n) {
-        rc = pcre2_match(ru->code, (PCRE2_SPTR)p, n, start, PCRE2_NOTEMPTY, s->md, s->mctx);
+        rc = next_match(ru, s, p, n, start);
         if (rc == PCRE2_ERROR_NOMATCH) {
             break;
         }
