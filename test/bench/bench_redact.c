@@ -4,12 +4,15 @@
  * A fixed corpus of syslog lines (RFC 5424 with structured data, RFC 3164
  * and unparsable raw lines; about half carry a secret) is parsed into
  * records in batches, outside the timed section; only sr_redact_record()
- * is timed. Rule sets: none; credit_card + email on the relay benchmark's
- * own lines (test/bench/compare.sh, scenario `redact`: 300 bytes, each with
- * one card number and one e-mail address, padded with 'P'); then, on the
- * mixed corpus, the whole built-in library, ten custom rules, and both
- * together. Not a test: numbers depend on the machine; docs/redaction.md
- * records a run and the command.
+ * is timed, twice over: with the plain unanchored PCRE2 search and with
+ * the built-ins' candidate-start hints (relay/redact.c), batch by batch in
+ * turn so that both see the same machine load. Rule sets: none;
+ * credit_card + email on the relay benchmark's own lines (compare.sh,
+ * scenario `redact`: 300 bytes, each with one card number and one e-mail
+ * address, padded with 'P'); then, on the mixed corpus, the whole
+ * built-in library, ten custom rules, and both together. Not a test:
+ * numbers depend on the machine; docs/redaction.md records a run and the
+ * command.
  *
  *   bench_redact [SECONDS_PER_SET [SET]]   (default 2 s, every set)
  *
@@ -142,45 +145,83 @@ static void make_cardmail(void)
 
 static const char *only; /* run only sets whose label starts with this */
 
+/* One search mode's totals. */
+typedef struct tally_s {
+    double spent;
+    uint64_t n, bytes, changed;
+} tally_t;
+
+/* Parse BATCH lines (untimed), redact them (timed), count, release. */
+static void batch(const sr_redactor_t *r, sr_redact_scratch_t *s, const char *const *lines,
+                  size_t n_lines, size_t *k, tally_t *t)
+{
+    sr_record_t *recs[BATCH];
+    sr_parse_ctx_t pctx = {0, NULL};
+    double t0;
+    size_t i;
+    const char *line;
+
+    for (i = 0; i < BATCH; i++, (*k)++) {
+        line = lines[*k % n_lines];
+        recs[i] = sr_record_create(line, strlen(line));
+        sr_parse_record(recs[i], SR_PARSE_AUTO, &pctx);
+        t->bytes += recs[i]->raw.len;
+    }
+    t0 = now_s();
+    for (i = 0; i < BATCH; i++) {
+        sr_redact_record(r, s, recs[i]);
+    }
+    t->spent += now_s() - t0;
+    for (i = 0; i < BATCH; i++) {
+        t->changed += (recs[i]->flags & SR_REC_REDACTED) != 0;
+        sr_record_release(recs[i]);
+    }
+    t->n += BATCH;
+}
+
+static void row(const char *label, const char *mode, const tally_t *t, const tally_t *ref)
+{
+    char ratio[16] = "";
+
+    if (ref != NULL) {
+        snprintf(ratio, sizeof(ratio), "%.2fx",
+                 ((double)t->n / t->spent) / ((double)ref->n / ref->spent));
+    }
+    printf("| %-22s | %-6s | %12.0f | %8.1f | %8.1f | %5.1f%% | %8s |\n", label, mode,
+           (double)t->n / t->spent, t->spent / (double)t->n * 1e9,
+           (double)t->bytes / t->spent / 1e6, 100.0 * (double)t->changed / (double)t->n, ratio);
+}
+
+/*
+ * Time one rule set both ways, the plain unanchored search and the
+ * candidate-start hints, alternating batch by batch on the same lines so
+ * that both see the same machine load.
+ */
 static void run(const char *label, const char *yaml, const char *const *lines, size_t n_lines,
                 double seconds)
 {
-    sr_redactor_t *r = load(yaml);
-    sr_redact_scratch_t *s = r ? sr_redact_scratch_create(r) : NULL;
-    sr_record_t *recs[BATCH];
-    sr_parse_ctx_t pctx = {0, NULL};
-    double spent = 0, t0;
-    uint64_t n = 0, bytes = 0, changed = 0;
-    size_t i, k = 0;
-    const char *line;
+    sr_redactor_t *r;
+    sr_redact_scratch_t *plain = NULL, *hints = NULL;
+    tally_t tp = {0}, th = {0};
+    size_t kp = 0, kh = 0;
 
     if (only != NULL && strncmp(label, only, strlen(only)) != 0) {
-        sr_redact_scratch_free(s);
-        sr_redactor_free(r);
         return;
     }
-    while (spent < seconds) {
-        for (i = 0; i < BATCH; i++, k++) {
-            line = lines[k % n_lines];
-            recs[i] = sr_record_create(line, strlen(line));
-            sr_parse_record(recs[i], SR_PARSE_AUTO, &pctx);
-            bytes += recs[i]->raw.len;
-        }
-        t0 = now_s();
-        for (i = 0; i < BATCH; i++) {
-            sr_redact_record(r, s, recs[i]);
-        }
-        spent += now_s() - t0;
-        for (i = 0; i < BATCH; i++) {
-            changed += (recs[i]->flags & SR_REC_REDACTED) != 0;
-            sr_record_release(recs[i]);
-        }
-        n += BATCH;
+    r = load(yaml);
+    if (r != NULL) {
+        plain = sr_redact_scratch_create(r);
+        hints = sr_redact_scratch_create(r);
+        sr_redact_scratch_set_hints(plain, false);
     }
-    printf("| %-22s | %12.0f | %8.1f | %8.1f | %5.1f%% |\n", label, (double)n / spent,
-           spent / (double)n * 1e9, (double)bytes / spent / 1e6,
-           100.0 * (double)changed / (double)n);
-    sr_redact_scratch_free(s);
+    while (tp.spent < seconds || th.spent < seconds) {
+        batch(r, plain, lines, n_lines, &kp, &tp);
+        batch(r, hints, lines, n_lines, &kh, &th);
+    }
+    row(label, "plain", &tp, NULL);
+    row(label, "hints", &th, &tp);
+    sr_redact_scratch_free(plain);
+    sr_redact_scratch_free(hints);
     sr_redactor_free(r);
 }
 
@@ -200,11 +241,12 @@ int main(int argc, char **argv)
     both = sr_asprintf("%s%s", builtin9, custom10);
     make_cardmail();
     printf("corpora: card+email %d lines of %d bytes; mixed %zu lines (about half with "
-           "secrets)\n%.1f s per set, PCRE2 JIT %s\n\n",
+           "secrets)\n%.1f s per set and search, PCRE2 JIT %s\n\n",
            CARDMAIL_LINES, CARDMAIL_SIZE, SR_ARRAY_SIZE(corpus), seconds, jit ? "on" : "off");
-    printf("| %-22s | %12s | %8s | %8s | %6s |\n", "rules", "records/s", "ns/rec", "MB/s",
-           "masked");
-    printf("|------------------------|--------------|----------|----------|--------|\n");
+    printf("| %-22s | %-6s | %12s | %8s | %8s | %6s | %8s |\n", "rules", "search", "records/s",
+           "ns/rec", "MB/s", "masked", "vs plain");
+    printf("|------------------------|--------|--------------|----------|----------|--------|"
+           "----------|\n");
     run("none", NULL, corpus, SR_ARRAY_SIZE(corpus), seconds);
     run("card+email (2)", cardmail2, cardmail, CARDMAIL_LINES, seconds);
     run("built-in (9)", builtin9, corpus, SR_ARRAY_SIZE(corpus), seconds);
