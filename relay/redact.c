@@ -87,6 +87,33 @@ static bool is_digit(unsigned char c)
     return (unsigned char)(c - '0') < 10;
 }
 
+/*
+ * The offset of the first ASCII digit in p[i..n), or n. Most bytes of a
+ * record are not digits, and a byte at a time this scan was most of the
+ * credit_card hint's time, so it tests eight at once. Per byte, with no
+ * carry or borrow crossing into the next: the high bit of
+ * (b | 0x80) - 0x30 is set iff b's low seven bits are >= 0x30, that of
+ * 0xb9 - (b & 0x7f) iff they are <= 0x39, and that of ~b iff b < 0x80.
+ * A word with a digit is then searched a byte at a time, which keeps it
+ * independent of byte order.
+ */
+static size_t next_digit(const unsigned char *p, size_t n, size_t i)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t w;
+
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+        if ((((w | high) - ones * 0x30) & (ones * 0xb9 - (w & ~high)) & ~w & high) != 0) {
+            break;
+        }
+    }
+    while (i < n && !is_digit(p[i])) {
+        i++;
+    }
+    return i;
+}
+
 /* [A-Za-z0-9._%+\x80-\xff-], the local part of an address. */
 static bool is_local(unsigned char c)
 {
@@ -144,11 +171,7 @@ static size_t hint_credit_card(const unsigned char *p, size_t n, size_t start)
 {
     size_t i = start, k, digits;
 
-    while (i < n) {
-        if (!is_digit(p[i])) {
-            i++;
-            continue;
-        }
+    while ((i = next_digit(p, n, i)) < n) {
         if ((i > 0 && is_digit(p[i - 1])) || (i > 1 && p[i - 1] == '.' && is_digit(p[i - 2]))) {
             i++;
             continue;
