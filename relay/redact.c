@@ -290,6 +290,7 @@ typedef struct rule_s {
     pcre2_code *code;
     pcre2_code *anchored;     /* built-ins with a hint: code again, PCRE2_ANCHORED */
     hint_fn hint;             /* with anchored; NULL: plain unanchored search */
+    bool anchored_jit;        /* anchored has JIT code: pcre2_jit_match() */
     pcre2_code *sd_name_code; /* built-ins: names of SD params that are secrets */
     char *lit;                /* the replacement's literal text */
     repl_part_t *parts;
@@ -520,6 +521,7 @@ static void load_rule(sr_cfg_ctx_t *ctx, const sr_node_t *item, size_t idx,
     int errcode;
     size_t erroff;
     uint32_t groups = 0;
+    size_t jit_size = 0;
     sr_buf_t b;
 
     memset(&rc, 0, sizeof(rc));
@@ -644,6 +646,8 @@ static void load_rule(sr_cfg_ctx_t *ctx, const sr_node_t *item, size_t idx,
              * interpreter would run), hence a compiled anchored copy. */
             ru->anchored = compile(bi->pattern, PCRE2_ANCHORED, &errcode, &erroff);
             ru->hint = bi->hint;
+            pcre2_pattern_info(ru->anchored, PCRE2_INFO_JITSIZE, &jit_size);
+            ru->anchored_jit = jit_size > 0;
         }
         if (ru->code == NULL || (bi->sd_names != NULL && ru->sd_name_code == NULL) ||
             (ru->hint != NULL && ru->anchored == NULL)) {
@@ -859,6 +863,10 @@ static void expand(const rule_t *ru, const char *subj, int rc, const PCRE2_SIZE 
  * same anchored attempt at each offset in turn, and the offsets a hint
  * skips are ones where that attempt fails (quickly: the match limit
  * counts per offset, so skipping cannot change which limit is hit).
+ * With JIT code the anchored copy goes straight to pcre2_jit_match(),
+ * which is what pcre2_match() calls after checks that cannot fail here
+ * (byte mode, no UTF, options the JIT supports); that saves about a
+ * sixth of a short match's cost.
  */
 static int next_match(const rule_t *ru, sr_redact_scratch_t *s, const char *p, size_t n,
                       size_t start)
@@ -873,7 +881,10 @@ static int next_match(const rule_t *ru, sr_redact_scratch_t *s, const char *p, s
         if (start > n) {
             return PCRE2_ERROR_NOMATCH;
         }
-        rc = pcre2_match(ru->anchored, (PCRE2_SPTR)p, n, start, PCRE2_NOTEMPTY, s->md, s->mctx);
+        rc = ru->anchored_jit ? pcre2_jit_match(ru->anchored, (PCRE2_SPTR)p, n, start,
+                                                PCRE2_NOTEMPTY, s->md, s->mctx)
+                              : pcre2_match(ru->anchored, (PCRE2_SPTR)p, n, start, PCRE2_NOTEMPTY,
+                                            s->md, s->mctx);
         if (rc != PCRE2_ERROR_NOMATCH) {
             return rc;
         }
