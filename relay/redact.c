@@ -832,11 +832,18 @@ void sr_redact_scratch_free(sr_redact_scratch_t *s)
 
 /* ---- matching ------------------------------------------------------ */
 
+/* sr_buf_append() with its common case inline: a few pieces per match. */
 static void put(sr_buf_t *out, const char *p, size_t n)
 {
-    if (n > 0) {
-        sr_buf_append(out, p, n);
+    if (n == 0) {
+        return;
     }
+    if (out->len + n >= out->cap) {
+        sr_buf_reserve(out, n);
+    }
+    memcpy(out->base + out->len, p, n);
+    out->len += n;
+    out->base[out->len] = '\0';
 }
 
 /* Append the rule's replacement for the match in ov (rc from pcre2_match;
