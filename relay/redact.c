@@ -196,6 +196,111 @@ static size_t hint_credit_card(const unsigned char *p, size_t n, size_t start)
     return HINT_NONE;
 }
 
+static bool is_hex(unsigned char c)
+{
+    return is_digit(c) || (unsigned char)((c | 0x20) - 'a') < 6;
+}
+
+/* [A-Za-z0-9_]: a byte that ipv4 and ipv6 refuse right before a match,
+ * along with '.' (and ':' for ipv6). */
+static bool is_word(unsigned char c)
+{
+    return is_digit(c) || (unsigned char)((c | 0x20) - 'a') < 26 || c == '_';
+}
+
+/* The number of digits at p[i..n), counting no further than max. */
+static size_t digit_run(const unsigned char *p, size_t n, size_t i, size_t max)
+{
+    size_t k = 0;
+
+    while (k < max && i + k < n && is_digit(p[i + k])) {
+        k++;
+    }
+    return k;
+}
+
+/*
+ * ipv4: (?<![A-Za-z0-9_.])OCTET(?:\.OCTET){3}(?![A-Za-z0-9_]|\.[0-9]),
+ * each OCTET one to three digits. An OCTET followed by '.' is a whole run
+ * of one to three digits (a shorter prefix of a run is followed by a
+ * digit), and so is the last one (the look-ahead refuses a digit after
+ * it). So a match at s has its first '.' at d = s + L, where p[s..d) is
+ * the whole run of one to three digits before d (p[s-1] is no digit, by
+ * the look-behind), followed by two more such runs each ending in '.',
+ * and a fourth run. Two match starts have different first dots, in the
+ * same order (a start between s and its first dot would follow a
+ * digit). So: for each '.' at or after start, in order, walk back over
+ * its digits; if they start at s >= start, number one to three, the
+ * byte before s passes the look-behind, and the three runs follow, s is
+ * the candidate. Elsewhere PCRE2 fails within a few steps: at the
+ * look-behind, or at an OCTET that no '.' follows.
+ */
+static size_t hint_ipv4(const unsigned char *p, size_t n, size_t start)
+{
+    const unsigned char *dot;
+    size_t from = start, d, s, i, k, run;
+
+    while (from < n && (dot = memchr(p + from, '.', n - from)) != NULL) {
+        d = (size_t)(dot - p);
+        from = d + 1;
+        s = d;
+        while (s > start && d - s < 4 && is_digit(p[s - 1])) {
+            s--;
+        }
+        if (s == d || d - s > 3 || (s > 0 && (is_word(p[s - 1]) || p[s - 1] == '.'))) {
+            continue;
+        }
+        i = d + 1;
+        for (k = 0; k < 3; k++) {
+            run = digit_run(p, n, i, 4);
+            if (run == 0 || run > 3) {
+                break;
+            }
+            i += run;
+            if (k < 2 && (i >= n || p[i++] != '.')) {
+                break;
+            }
+        }
+        if (k == 3) {
+            return s;
+        }
+    }
+    return HINT_NONE;
+}
+
+/*
+ * ipv6: (?<![A-Za-z0-9_:.])(?=[0-9A-Fa-f]{0,4}:)... Every match begins
+ * with that look-ahead: zero to four hex digits, then a ':'. So a match
+ * at s has its first ':' at c = s + L, with p[s..c) hex digits, L <= 4,
+ * and since p[s-1] fails the look-behind's class (which holds every hex
+ * digit), p[s..c) is the whole run of hex digits before c. As for ipv4,
+ * different starts have different first colons in the same order. So:
+ * for each ':' at or after start, in order, walk back over hex digits;
+ * if they start at s >= start, number at most four, and the byte before
+ * s passes the look-behind, s is the candidate (PCRE2 judges the rest).
+ * Elsewhere PCRE2 fails within a few steps, at the look-behind or the
+ * look-ahead.
+ */
+static size_t hint_ipv6(const unsigned char *p, size_t n, size_t start)
+{
+    const unsigned char *colon;
+    size_t from = start, c, s;
+
+    while (from < n && (colon = memchr(p + from, ':', n - from)) != NULL) {
+        c = (size_t)(colon - p);
+        from = c + 1;
+        s = c;
+        while (s > start && c - s < 5 && is_hex(p[s - 1])) {
+            s--;
+        }
+        if (c - s > 4 || (s > 0 && (is_word(p[s - 1]) || p[s - 1] == '.' || p[s - 1] == ':'))) {
+            continue;
+        }
+        return s;
+    }
+    return HINT_NONE;
+}
+
 /* ---- the built-in library ------------------------------------------ */
 
 typedef struct builtin_s {
@@ -230,7 +335,8 @@ static const builtin_t builtins[] = {
      "[REDACTED-EMAIL]", NULL, hint_email},
     /* Dotted quad with octets 0-255, not inside a longer dotted run
      * ("1.2.3.4.5") or a word ("v1.2.3.4"). */
-    {"ipv4", "(?<![A-Za-z0-9_.])" IPV4 "(?![A-Za-z0-9_]|\\.[0-9])", "[REDACTED-IPV4]", NULL, NULL},
+    {"ipv4", "(?<![A-Za-z0-9_.])" IPV4 "(?![A-Za-z0-9_]|\\.[0-9])", "[REDACTED-IPV4]", NULL,
+     hint_ipv4},
     /* Full, compressed (at least one group beside "::") and IPv4-embedded
      * forms, with an optional zone; never a bare "::", a MAC address or
      * a time of day. */
@@ -240,7 +346,7 @@ static const builtin_t builtins[] = {
      ":){7}" H16 "|(?:" H16 ":){0,6}" H16 "::(?:" H16 "(?::" H16 "){0,6})?"
      "|::" H16 "(?::" H16 "){0,6}"
      ")(?:%[A-Za-z0-9_.]+)?(?![A-Za-z0-9_:]|\\.[0-9])",
-     "[REDACTED-IPV6]", NULL, NULL},
+     "[REDACTED-IPV6]", NULL, hint_ipv6},
     {"aws_access_key_id", "(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])",
      "[REDACTED-AWS-KEY-ID]", NULL, NULL},
     /* 40 base64 characters only right after a secret-key name and = or :

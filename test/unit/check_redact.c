@@ -786,7 +786,76 @@ static void put_domain(sr_buf_t *b)
     sr_buf_puts(b, tlds[rnd(SR_ARRAY_SIZE(tlds))]);
 }
 
-/* Fixed pieces: edge cases of both hinted rules. */
+/* Two to five dot-separated runs of 1-4 digits (octets up to 9999, with
+ * leading zeros), sometimes with a word character or a dot around. */
+static void put_dotted(sr_buf_t *b)
+{
+    static const char *const around[] = {"", "", "", "", "", "", "v", "_", ".", "x", ":"};
+    uint32_t i, j, parts = 2 + rnd(4), len;
+
+    sr_buf_puts(b, around[rnd(SR_ARRAY_SIZE(around))]);
+    if (rnd(2) == 0) {
+        sr_buf_printf(b, " %u.%u.%u.%u", rnd(256), rnd(256), rnd(256), rnd(300));
+        sr_buf_puts(b, rnd(2) ? " " : around[rnd(SR_ARRAY_SIZE(around))]);
+        return;
+    }
+    for (i = 0; i < parts; i++) {
+        if (i > 0) {
+            sr_buf_puts(b, rnd(12) == 0 ? ".." : ".");
+        }
+        len = rnd(10) == 0 ? 4 : 1 + rnd(3);
+        for (j = 0; j < len; j++) {
+            sr_buf_putc(b, (char)((j == 0 && rnd(2)) ? '1' + rnd(2) : '0' + rnd(10)));
+        }
+    }
+    sr_buf_puts(b, around[rnd(SR_ARRAY_SIZE(around))]);
+}
+
+/* Groups of 0-5 hex digits joined by ':' or "::", sometimes with an
+ * embedded dotted quad or a zone. */
+static void put_colons(sr_buf_t *b)
+{
+    static const char hex[] = "0123456789abcdefABCDEFgx";
+    uint32_t i, j, groups = 1 + rnd(9), len;
+
+    if (rnd(2) == 0) {
+        /* Mostly well-formed: full, or compressed around one "::". */
+        sr_buf_putc(b, ' ');
+        groups = rnd(3) == 0 ? 8 : rnd(7);
+        for (i = 0; i < groups; i++) {
+            sr_buf_printf(b, "%s%x", i > 0 ? ":" : "", rnd(0x10000));
+        }
+        if (groups < 8) {
+            sr_buf_puts(b, "::");
+            for (i = rnd(7 - groups); i > 0; i--) {
+                sr_buf_printf(b, "%x%s", rnd(0x10000), i > 1 ? ":" : "");
+            }
+        }
+        sr_buf_putc(b, ' ');
+        return;
+    }
+    if (rnd(4) == 0) {
+        sr_buf_puts(b, rnd(2) ? "::" : ":");
+    }
+    for (i = 0; i < groups; i++) {
+        if (i > 0) {
+            sr_buf_puts(b, rnd(6) == 0 ? "::" : rnd(20) == 0 ? ":::" : ":");
+        }
+        len = rnd(6);
+        for (j = 0; j < len; j++) {
+            sr_buf_putc(b, hex[rnd(sizeof(hex) - 1)]);
+        }
+    }
+    if (rnd(4) == 0) {
+        sr_buf_putc(b, ':');
+        put_dotted(b);
+    }
+    if (rnd(5) == 0) {
+        sr_buf_puts(b, rnd(2) ? "%eth0" : "::");
+    }
+}
+
+/* Fixed pieces: edge cases of the hinted rules. */
 static const char *const pieces[] = {
     "@",
     "@@",
@@ -830,6 +899,24 @@ static const char *const pieces[] = {
     "PPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPP",
     "password=",
     "10.0.0.1",
+    "192.168.1.255.",
+    "1.2.3.4.5",
+    "v1.2.3.4",
+    "256.1.1.1",
+    "01.02.03.04",
+    "1.1.1.1000",
+    "2001:db8::1",
+    "fe80::1%eth0",
+    "::1",
+    "::ffff:192.0.2.1",
+    "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+    "00:1a:2b:3c:4d:5e",
+    "12:34:56",
+    "std::vector",
+    "::",
+    ":::",
+    "cafe:",
+    "deadbeef::1",
     "\n",
     "\t",
     "\x01",
@@ -850,7 +937,7 @@ static void gen_string(sr_buf_t *b)
     uint32_t i, n = 1 + rnd(12), j, len;
 
     for (i = 0; i < n; i++) {
-        switch (rnd(10)) {
+        switch (rnd(12)) {
         case 0:
         case 1:
             put_digit_run(b);
@@ -869,6 +956,12 @@ static void gen_string(sr_buf_t *b)
             for (j = 0; j < len; j++) {
                 sr_buf_putc(b, (char)rnd(256));
             }
+            break;
+        case 6:
+            put_dotted(b);
+            break;
+        case 7:
+            put_colons(b);
             break;
         default:
             sr_buf_puts(b, pieces[rnd(SR_ARRAY_SIZE(pieces))]);
@@ -920,15 +1013,19 @@ static const char *const diff_sets[] = {
     "- builtin: credit_card\n",
     "- builtin: email\n",
     "- builtin: credit_card\n- builtin: email\n",
+    "- builtin: ipv4\n",
+    "- builtin: ipv6\n",
     /* A rule before them changes what they see. */
     "- name: pre\n  pattern: '[0-9]{3}'\n  replacement: '1 @'\n"
-    "- builtin: email\n- builtin: credit_card\n",
+    "- builtin: email\n- builtin: credit_card\n- builtin: ipv6\n- builtin: ipv4\n",
     "- builtin: credit_card\n- builtin: email\n- builtin: ipv4\n- builtin: ipv6\n"
     "- builtin: aws_access_key_id\n- builtin: aws_secret_access_key\n"
     "- builtin: bearer_token\n- builtin: jwt\n- builtin: password_kv\n",
     /* At the smallest limits that still allow hints. */
     "- builtin: credit_card\n  match_limit: 10000\n  depth_limit: 10000\n"
-    "- builtin: email\n  match_limit: 10000\n  depth_limit: 10000\n",
+    "- builtin: email\n  match_limit: 10000\n  depth_limit: 10000\n"
+    "- builtin: ipv4\n  match_limit: 10000\n  depth_limit: 10000\n"
+    "- builtin: ipv6\n  match_limit: 10000\n  depth_limit: 10000\n",
 };
 
 START_TEST(test_hints_match_plain_search)
@@ -955,6 +1052,7 @@ START_TEST(test_hints_match_plain_search)
         same_both_ways(r, with, without, in.base, in.len, &masked);
     }
     /* The corpus must exercise matches, not only their absence. */
+    fprintf(stderr, "  hints: rule set %d: %d replacements\n", _i, masked);
     ck_assert_int_gt(masked, 1000);
     ck_assert_int_eq(metric(SR_M_REDACTION_FAILURES, "credit_card"), 0);
     sr_buf_free(&in);
