@@ -2,9 +2,10 @@
  * fuzz_redact.c: libFuzzer target for the built-in rules' candidate-start
  * hints (relay/redact.c).
  *
- * Each input is one string. It is redacted by three rule sets (credit_card
- * alone, email alone, and the whole built-in library), each time with the
- * hints and with the plain unanchored PCRE2 search. Both must give the
+ * Each input is one string. It is redacted by five rule sets (each hinted
+ * built-in alone: credit_card, email, ipv4, ipv6; and the whole built-in
+ * library), each time with the hints and with the plain unanchored PCRE2
+ * search. Both must give the
  * same bytes and the same number of replacements; any difference
  * abort()s. The rule sets are loaded once, through the real YAML loader.
  */
@@ -18,6 +19,8 @@
 static const char *const sets[] = {
     "- builtin: credit_card\n",
     "- builtin: email\n",
+    "- builtin: ipv4\n",
+    "- builtin: ipv6\n",
     "- builtin: credit_card\n- builtin: email\n- builtin: ipv4\n- builtin: ipv6\n"
     "- builtin: aws_access_key_id\n- builtin: aws_secret_access_key\n"
     "- builtin: bearer_token\n- builtin: jwt\n- builtin: password_kv\n",
