@@ -90,22 +90,31 @@ static bool is_digit(unsigned char c)
 /*
  * The offset of the first ASCII digit in p[i..n), or n. Most bytes of a
  * record are not digits, and a byte at a time this scan was most of the
- * credit_card hint's time, so it tests eight at once. Per byte, with no
- * carry or borrow crossing into the next: the high bit of
- * (b | 0x80) - 0x30 is set iff b's low seven bits are >= 0x30, that of
- * 0xb9 - (b & 0x7f) iff they are <= 0x39, and that of ~b iff b < 0x80.
- * A word with a digit is then searched a byte at a time, which keeps it
- * independent of byte order.
+ * credit_card hint's time, so it tests sixteen at once with GCC/Clang
+ * vector extensions (SSE2 on x86-64, NEON on arm64, plain code
+ * elsewhere): (b - '0') < 10 as unsigned bytes holds for digits alone.
+ * In the block with a digit, the lowest set byte of the mask is the
+ * first digit when the machine is little-endian; otherwise, a byte at a
+ * time.
  */
+typedef unsigned char u8x16_t __attribute__((vector_size(16)));
+
 static size_t next_digit(const unsigned char *p, size_t n, size_t i)
 {
-    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
-    uint64_t w;
+    u8x16_t v;
+    uint64_t m[2];
 
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, p + i, 8);
-        if ((((w | high) - ones * 0x30) & (ones * 0xb9 - (w & ~high)) & ~w & high) != 0) {
+    for (; i + 16 <= n; i += 16) {
+        memcpy(&v, p + i, 16);
+        v = (u8x16_t)(v - (unsigned char)'0' < (unsigned char)10);
+        memcpy(m, &v, 16);
+        if ((m[0] | m[1]) != 0) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return i + (m[0] != 0 ? (size_t)__builtin_ctzll(m[0]) / 8
+                                  : 8 + (size_t)__builtin_ctzll(m[1]) / 8);
+#else
             break;
+#endif
         }
     }
     while (i < n && !is_digit(p[i])) {
@@ -173,7 +182,10 @@ static size_t hint_credit_card(const unsigned char *p, size_t n, size_t start)
 
     while ((i = next_digit(p, n, i)) < n) {
         if ((i > 0 && is_digit(p[i - 1])) || (i > 1 && p[i - 1] == '.' && is_digit(p[i - 2]))) {
-            i++;
+            /* The rest of this run of digits follows a digit too. */
+            do {
+                i++;
+            } while (i < n && is_digit(p[i]));
             continue;
         }
         k = i;
