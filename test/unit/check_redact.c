@@ -1062,6 +1062,68 @@ START_TEST(test_hints_match_plain_search)
 }
 END_TEST
 
+/* Long fields where nearly every byte is a candidate, or where candidates
+ * fail after work: the limits count per start offset, so skipping offsets
+ * must not change which fields fail closed, even at the smallest limits
+ * that keep hints. */
+START_TEST(test_hints_long_fields)
+{
+    static const char *const units[] = {
+        "1 ",     "1-",   "4111-", "1.", "1.1.", "1.1.1.1.", "a",   "a@",      "a.",
+        "a@b.",   ".@",   "ab:",   "1:", "::",   "1::1:",    "f:",  "4111",    "41111111111111111.",
+        "1.1.1.", "9 9 ", "a@a@",  "@a", "1.a.", "-@a.b-",   "0:0", "x1.2.3.4"};
+    static const char *const sets[] = {
+        "- builtin: credit_card\n- builtin: email\n- builtin: ipv4\n- builtin: ipv6\n",
+        "- builtin: credit_card\n  match_limit: 10000\n  depth_limit: 10000\n"
+        "- builtin: email\n  match_limit: 10000\n  depth_limit: 10000\n"
+        "- builtin: ipv4\n  match_limit: 10000\n  depth_limit: 10000\n"
+        "- builtin: ipv6\n  match_limit: 10000\n  depth_limit: 10000\n",
+    };
+    sr_redactor_t *r;
+    sr_redact_scratch_t *with, *without;
+    sr_buf_t in, out;
+    size_t i, u, k;
+    int masked = 0;
+
+    sr_buf_init(&out);
+    for (k = 0; k < SR_ARRAY_SIZE(sets); k++) {
+        r = load(sets[k]);
+        with = sr_redact_scratch_create(r);
+        without = sr_redact_scratch_create(r);
+        sr_redact_scratch_set_hints(without, false);
+        for (u = 0; u < SR_ARRAY_SIZE(units); u++) {
+            sr_buf_init(&in);
+            for (i = 0; in.len < 16384; i++) {
+                sr_buf_puts(&in, units[u]);
+            }
+            same_both_ways(r, with, without, in.base, in.len, &masked);
+            sr_buf_free(&in);
+        }
+        /* One candidate whose attempt is long (8000 domain labels, no
+         * TLD): at the small limits both ways must fail closed. */
+        sr_buf_init(&in);
+        sr_buf_puts(&in, "x a@");
+        for (i = 0; i < 8000; i++) {
+            sr_buf_puts(&in, "a.");
+        }
+        same_both_ways(r, with, without, in.base, in.len, &masked);
+        sr_buf_reset(&out);
+        sr_redact_string(r, with, in.base, in.len, &out);
+        sr_buf_putc(&out, '\0');
+        if (k == 1) {
+            ck_assert_str_eq(out.base, SR_REDACT_FAILED_MARKER);
+        } else {
+            ck_assert_str_eq(out.base, in.base);
+        }
+        sr_buf_free(&in);
+        sr_redact_scratch_free(with);
+        sr_redact_scratch_free(without);
+        sr_redactor_free(r);
+    }
+    sr_buf_free(&out);
+}
+END_TEST
+
 /* ---- configuration -------------------------------------------------- */
 
 typedef struct ecase_s {
@@ -1187,6 +1249,7 @@ static Suite *redact_suite(void)
     tc = tcase_create("hints");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_loop_test(tc, test_hints_match_plain_search, 0, (int)SR_ARRAY_SIZE(diff_sets));
+    tcase_add_test(tc, test_hints_long_fields);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
 
