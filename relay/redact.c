@@ -51,10 +51,12 @@
 /* Callout number that runs the Luhn check over the text matched so far. */
 #define CALLOUT_LUHN 1
 /* Hints are used only when a rule's match and depth limits are at least
- * this. Every position a hint skips fails in PCRE2 within a few dozen
- * steps (see the hints), so with these limits the plain search cannot
- * fail closed there either; a rule configured with tinier limits keeps
- * the plain search and its exact failure behaviour. */
+ * this. Both limits count per start offset (JIT and interpreter alike).
+ * Every offset a hint skips fails in PCRE2 within a few dozen steps (see
+ * the hints), and every candidate that PCRE2's own start-up checks would
+ * have skipped fails within a few hundred, so with these limits neither
+ * way can fail closed where the other does not; a rule configured with
+ * tinier limits keeps the plain search and its exact failure behaviour. */
 #define HINT_MIN_LIMIT 10000
 /* A hint's answer when no match can begin at or after start. */
 #define HINT_NONE SIZE_MAX
