@@ -9,10 +9,11 @@
  * turn so that both see the same machine load. Rule sets: none;
  * credit_card + email on the relay benchmark's own lines (compare.sh,
  * scenario `redact`: 300 bytes, each with one card number and one e-mail
- * address, padded with 'P'); then, on the mixed corpus, the whole
- * built-in library, ten custom rules, and both together. Not a test:
- * numbers depend on the machine; docs/redaction.md records a run and the
- * command.
+ * address, padded with 'P'), as records and as their MSG text alone
+ * through sr_redact_string() (what a record costs when its raw line is
+ * not redacted again); then, on the mixed corpus, the whole built-in
+ * library, ten custom rules, and both together. Not a test: numbers
+ * depend on the machine; docs/redaction.md records a run and the command.
  *
  *   bench_redact [SECONDS_PER_SET [SET]]   (default 2 s, every set)
  *
@@ -87,6 +88,7 @@ static const char *const mails[] = {"jane.doe@example.com", "bob+billing@example
                                     "ops@mail.example.net", "x.y@corp.example.io"};
 static char cardmail_text[CARDMAIL_LINES][CARDMAIL_SIZE + 1];
 static const char *cardmail[CARDMAIL_LINES];
+static const char *cardmail_msg[CARDMAIL_LINES]; /* their MSG parts */
 
 static const char cardmail2[] = "- builtin: credit_card\n- builtin: email\n";
 
@@ -140,6 +142,7 @@ static void make_cardmail(void)
         memset(cardmail_text[i] + n, 'P', (size_t)(CARDMAIL_SIZE - n));
         cardmail_text[i][CARDMAIL_SIZE] = '\0';
         cardmail[i] = cardmail_text[i];
+        cardmail_msg[i] = strstr(cardmail_text[i], "order");
     }
 }
 
@@ -225,6 +228,56 @@ static void run(const char *label, const char *yaml, const char *const *lines, s
     sr_redactor_free(r);
 }
 
+/* Time BATCH messages through sr_redact_string() (message text only). */
+static void batch_strings(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_buf_t *out, size_t *k,
+                          tally_t *t)
+{
+    double t0 = now_s();
+    size_t i;
+    const char *m;
+    int changed = 0;
+
+    for (i = 0; i < BATCH; i++, (*k)++) {
+        m = cardmail_msg[*k % CARDMAIL_LINES];
+        sr_buf_reset(out);
+        changed += sr_redact_string(r, s, m, strlen(m), out) > 0;
+        t->bytes += strlen(m);
+    }
+    t->spent += now_s() - t0;
+    t->changed += (uint64_t)changed;
+    t->n += BATCH;
+}
+
+/* As run(), but only the message text of the card+email lines, through
+ * sr_redact_string(): the cost once the raw line is not redacted again. */
+static void run_messages(const char *label, double seconds)
+{
+    sr_redactor_t *r;
+    sr_redact_scratch_t *plain, *hints;
+    tally_t tp = {0}, th = {0};
+    size_t kp = 0, kh = 0;
+    sr_buf_t out;
+
+    if (only != NULL && strncmp(label, only, strlen(only)) != 0) {
+        return;
+    }
+    sr_buf_init(&out);
+    r = load(cardmail2);
+    plain = sr_redact_scratch_create(r);
+    hints = sr_redact_scratch_create(r);
+    sr_redact_scratch_set_hints(plain, false);
+    while (tp.spent < seconds || th.spent < seconds) {
+        batch_strings(r, plain, &out, &kp, &tp);
+        batch_strings(r, hints, &out, &kh, &th);
+    }
+    row(label, "plain", &tp, NULL);
+    row(label, "hints", &th, &tp);
+    sr_redact_scratch_free(plain);
+    sr_redact_scratch_free(hints);
+    sr_redactor_free(r);
+    sr_buf_free(&out);
+}
+
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 2.0;
@@ -249,6 +302,7 @@ int main(int argc, char **argv)
            "----------|\n");
     run("none", NULL, corpus, SR_ARRAY_SIZE(corpus), seconds);
     run("card+email (2)", cardmail2, cardmail, CARDMAIL_LINES, seconds);
+    run_messages("card+email, MSG only", seconds);
     run("built-in (9)", builtin9, corpus, SR_ARRAY_SIZE(corpus), seconds);
     run("custom (10)", custom10, corpus, SR_ARRAY_SIZE(corpus), seconds);
     run("built-in + custom (19)", both, corpus, SR_ARRAY_SIZE(corpus), seconds);
