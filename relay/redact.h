@@ -40,6 +40,12 @@ void sr_redactor_free(sr_redactor_t *r);
 sr_redact_scratch_t *sr_redact_scratch_create(const sr_redactor_t *r);
 void sr_redact_scratch_free(sr_redact_scratch_t *s);
 
+/* For tests and benchmarks only. Some built-ins find their match starts
+ * with a C scan and run PCRE2 anchored there; off, every rule runs the
+ * plain unanchored search, the reference both must agree with. On by
+ * default. Per scratch, so per thread. */
+void sr_redact_scratch_set_hints(sr_redact_scratch_t *s, bool on);
+
 /*
  * Apply every rule that covers rec->input_id to the record's fields, and
  * to rec->raw (the whole received line, for the raw format). When

@@ -4,11 +4,20 @@
  * A fixed corpus of syslog lines (RFC 5424 with structured data, RFC 3164
  * and unparsable raw lines; about half carry a secret) is parsed into
  * records in batches, outside the timed section; only sr_redact_record()
- * is timed. Three rule sets: none, the whole built-in library, and ten
- * custom rules; then both together. Not a test: numbers depend on the
- * machine; docs/redaction.md records a run and the command.
+ * is timed, twice over: with the plain unanchored PCRE2 search and with
+ * the built-ins' candidate-start hints (relay/redact.c), batch by batch in
+ * turn so that both see the same machine load. Rule sets: none;
+ * credit_card + email on the relay benchmark's own lines (compare.sh,
+ * scenario `redact`: 300 bytes, each with one card number and one e-mail
+ * address, padded with 'P'), as records and as their MSG text alone
+ * through sr_redact_string() (what a record costs when its raw line is
+ * not redacted again); then, on the mixed corpus, the whole built-in
+ * library, ten custom rules, and both together. Not a test: numbers
+ * depend on the machine; docs/redaction.md records a run and the command.
  *
- *   bench_redact [SECONDS_PER_SET]     (default 2)
+ *   bench_redact [SECONDS_PER_SET [SET]]   (default 2 s, every set)
+ *
+ * SET runs only the rule sets whose label starts with it (for perf).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -69,6 +78,20 @@ static const char custom10[] =
     "- name: userpath\n  pattern: '/home/[a-z_][a-z0-9_-]*'\n  replacement: /home/USER\n"
     "- name: private\n  pattern: '-----BEGIN [A-Z ]*PRIVATE KEY-----'\n";
 
+/* The relay benchmark's redaction lines (compare.sh writes the same text
+ * with loggen's RFC 5424 header): 4 cards x 4 addresses, 300 bytes each. */
+#define CARDMAIL_LINES 64
+#define CARDMAIL_SIZE 300
+static const char *const cards[] = {"4111 1111 1111 1111", "5500-0000-0000-0004", "340000000000009",
+                                    "6011000000000004"};
+static const char *const mails[] = {"jane.doe@example.com", "bob+billing@example.org",
+                                    "ops@mail.example.net", "x.y@corp.example.io"};
+static char cardmail_text[CARDMAIL_LINES][CARDMAIL_SIZE + 1];
+static const char *cardmail[CARDMAIL_LINES];
+static const char *cardmail_msg[CARDMAIL_LINES]; /* their MSG parts */
+
+static const char cardmail2[] = "- builtin: credit_card\n- builtin: email\n";
+
 static const char builtin9[] = "- builtin: credit_card\n- builtin: email\n- builtin: ipv4\n"
                                "- builtin: ipv6\n- builtin: aws_access_key_id\n"
                                "- builtin: aws_secret_access_key\n- builtin: bearer_token\n"
@@ -106,39 +129,153 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void run(const char *label, const char *yaml, double seconds)
+static void make_cardmail(void)
 {
-    sr_redactor_t *r = load(yaml);
-    sr_redact_scratch_t *s = r ? sr_redact_scratch_create(r) : NULL;
+    size_t i;
+    int n;
+
+    for (i = 0; i < CARDMAIL_LINES; i++) {
+        n = snprintf(cardmail_text[i], sizeof(cardmail_text[i]),
+                     "<38>1 2026-11-21T12:00:00+00:00 bench%02zu loggen 1234 - - order %zu paid by "
+                     "%s with card %s, total 19.99 EUR ",
+                     i % 8, i, mails[i % 4], cards[i / 4 % 4]);
+        memset(cardmail_text[i] + n, 'P', (size_t)(CARDMAIL_SIZE - n));
+        cardmail_text[i][CARDMAIL_SIZE] = '\0';
+        cardmail[i] = cardmail_text[i];
+        cardmail_msg[i] = strstr(cardmail_text[i], "order");
+    }
+}
+
+static const char *only; /* run only sets whose label starts with this */
+
+/* One search mode's totals. */
+typedef struct tally_s {
+    double spent;
+    uint64_t n, bytes, changed;
+} tally_t;
+
+/* Parse BATCH lines (untimed), redact them (timed), count, release. */
+static void batch(const sr_redactor_t *r, sr_redact_scratch_t *s, const char *const *lines,
+                  size_t n_lines, size_t *k, tally_t *t)
+{
     sr_record_t *recs[BATCH];
     sr_parse_ctx_t pctx = {0, NULL};
-    double spent = 0, t0;
-    uint64_t n = 0, bytes = 0, changed = 0;
-    size_t i, k = 0;
+    double t0;
+    size_t i;
     const char *line;
 
-    while (spent < seconds) {
-        for (i = 0; i < BATCH; i++, k++) {
-            line = corpus[k % SR_ARRAY_SIZE(corpus)];
-            recs[i] = sr_record_create(line, strlen(line));
-            sr_parse_record(recs[i], SR_PARSE_AUTO, &pctx);
-            bytes += recs[i]->raw.len;
-        }
-        t0 = now_s();
-        for (i = 0; i < BATCH; i++) {
-            sr_redact_record(r, s, recs[i]);
-        }
-        spent += now_s() - t0;
-        for (i = 0; i < BATCH; i++) {
-            changed += (recs[i]->flags & SR_REC_REDACTED) != 0;
-            sr_record_release(recs[i]);
-        }
-        n += BATCH;
+    for (i = 0; i < BATCH; i++, (*k)++) {
+        line = lines[*k % n_lines];
+        recs[i] = sr_record_create(line, strlen(line));
+        sr_parse_record(recs[i], SR_PARSE_AUTO, &pctx);
+        t->bytes += recs[i]->raw.len;
     }
-    printf("| %-22s | %12.0f | %8.1f | %5.1f%% |\n", label, (double)n / spent,
-           (double)bytes / spent / 1e6, 100.0 * (double)changed / (double)n);
-    sr_redact_scratch_free(s);
+    t0 = now_s();
+    for (i = 0; i < BATCH; i++) {
+        sr_redact_record(r, s, recs[i]);
+    }
+    t->spent += now_s() - t0;
+    for (i = 0; i < BATCH; i++) {
+        t->changed += (recs[i]->flags & SR_REC_REDACTED) != 0;
+        sr_record_release(recs[i]);
+    }
+    t->n += BATCH;
+}
+
+static void row(const char *label, const char *mode, const tally_t *t, const tally_t *ref)
+{
+    char ratio[16] = "";
+
+    if (ref != NULL) {
+        snprintf(ratio, sizeof(ratio), "%.2fx",
+                 ((double)t->n / t->spent) / ((double)ref->n / ref->spent));
+    }
+    printf("| %-22s | %-6s | %12.0f | %8.1f | %8.1f | %5.1f%% | %8s |\n", label, mode,
+           (double)t->n / t->spent, t->spent / (double)t->n * 1e9,
+           (double)t->bytes / t->spent / 1e6, 100.0 * (double)t->changed / (double)t->n, ratio);
+}
+
+/*
+ * Time one rule set both ways, the plain unanchored search and the
+ * candidate-start hints, alternating batch by batch on the same lines so
+ * that both see the same machine load.
+ */
+static void run(const char *label, const char *yaml, const char *const *lines, size_t n_lines,
+                double seconds)
+{
+    sr_redactor_t *r;
+    sr_redact_scratch_t *plain = NULL, *hints = NULL;
+    tally_t tp = {0}, th = {0};
+    size_t kp = 0, kh = 0;
+
+    if (only != NULL && strncmp(label, only, strlen(only)) != 0) {
+        return;
+    }
+    r = load(yaml);
+    if (r != NULL) {
+        plain = sr_redact_scratch_create(r);
+        hints = sr_redact_scratch_create(r);
+        sr_redact_scratch_set_hints(plain, false);
+    }
+    while (tp.spent < seconds || th.spent < seconds) {
+        batch(r, plain, lines, n_lines, &kp, &tp);
+        batch(r, hints, lines, n_lines, &kh, &th);
+    }
+    row(label, "plain", &tp, NULL);
+    row(label, "hints", &th, &tp);
+    sr_redact_scratch_free(plain);
+    sr_redact_scratch_free(hints);
     sr_redactor_free(r);
+}
+
+/* Time BATCH messages through sr_redact_string() (message text only). */
+static void batch_strings(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_buf_t *out, size_t *k,
+                          tally_t *t)
+{
+    double t0 = now_s();
+    size_t i;
+    const char *m;
+    int changed = 0;
+
+    for (i = 0; i < BATCH; i++, (*k)++) {
+        m = cardmail_msg[*k % CARDMAIL_LINES];
+        sr_buf_reset(out);
+        changed += sr_redact_string(r, s, m, strlen(m), out) > 0;
+        t->bytes += strlen(m);
+    }
+    t->spent += now_s() - t0;
+    t->changed += (uint64_t)changed;
+    t->n += BATCH;
+}
+
+/* As run(), but only the message text of the card+email lines, through
+ * sr_redact_string(): the cost once the raw line is not redacted again. */
+static void run_messages(const char *label, double seconds)
+{
+    sr_redactor_t *r;
+    sr_redact_scratch_t *plain, *hints;
+    tally_t tp = {0}, th = {0};
+    size_t kp = 0, kh = 0;
+    sr_buf_t out;
+
+    if (only != NULL && strncmp(label, only, strlen(only)) != 0) {
+        return;
+    }
+    sr_buf_init(&out);
+    r = load(cardmail2);
+    plain = sr_redact_scratch_create(r);
+    hints = sr_redact_scratch_create(r);
+    sr_redact_scratch_set_hints(plain, false);
+    while (tp.spent < seconds || th.spent < seconds) {
+        batch_strings(r, plain, &out, &kp, &tp);
+        batch_strings(r, hints, &out, &kh, &th);
+    }
+    row(label, "plain", &tp, NULL);
+    row(label, "hints", &th, &tp);
+    sr_redact_scratch_free(plain);
+    sr_redact_scratch_free(hints);
+    sr_redactor_free(r);
+    sr_buf_free(&out);
 }
 
 int main(int argc, char **argv)
@@ -148,20 +285,27 @@ int main(int argc, char **argv)
     uint32_t jit = 0;
 
     if (seconds <= 0) {
-        fprintf(stderr, "usage: bench_redact [SECONDS_PER_SET]\n");
+        fprintf(stderr, "usage: bench_redact [SECONDS_PER_SET [SET]]\n");
         return 2;
     }
+    only = argc > 2 ? argv[2] : NULL;
     sr_metrics_init();
     pcre2_config(PCRE2_CONFIG_JIT, &jit);
     both = sr_asprintf("%s%s", builtin9, custom10);
-    printf("corpus: %zu lines (about half with secrets), %.1f s per set, PCRE2 JIT %s\n\n",
-           SR_ARRAY_SIZE(corpus), seconds, jit ? "on" : "off");
-    printf("| %-22s | %12s | %8s | %6s |\n", "rules", "records/s", "MB/s", "masked");
-    printf("|------------------------|--------------|----------|--------|\n");
-    run("none", NULL, seconds);
-    run("built-in (9)", builtin9, seconds);
-    run("custom (10)", custom10, seconds);
-    run("built-in + custom (19)", both, seconds);
+    make_cardmail();
+    printf("corpora: card+email %d lines of %d bytes; mixed %zu lines (about half with "
+           "secrets)\n%.1f s per set and search, PCRE2 JIT %s\n\n",
+           CARDMAIL_LINES, CARDMAIL_SIZE, SR_ARRAY_SIZE(corpus), seconds, jit ? "on" : "off");
+    printf("| %-22s | %-6s | %12s | %8s | %8s | %6s | %8s |\n", "rules", "search", "records/s",
+           "ns/rec", "MB/s", "masked", "vs plain");
+    printf("|------------------------|--------|--------------|----------|----------|--------|"
+           "----------|\n");
+    run("none", NULL, corpus, SR_ARRAY_SIZE(corpus), seconds);
+    run("card+email (2)", cardmail2, cardmail, CARDMAIL_LINES, seconds);
+    run_messages("card+email, MSG only", seconds);
+    run("built-in (9)", builtin9, corpus, SR_ARRAY_SIZE(corpus), seconds);
+    run("custom (10)", custom10, corpus, SR_ARRAY_SIZE(corpus), seconds);
+    run("built-in + custom (19)", both, corpus, SR_ARRAY_SIZE(corpus), seconds);
     sr_free(both);
     return 0;
 }

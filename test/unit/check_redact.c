@@ -5,7 +5,8 @@
  * leave alone), custom patterns with captures, rule order, UTF-8 and
  * invalid UTF-8, structured data with escapes, whole records, the input
  * and field filters, the fail-closed path with a catastrophic pattern,
- * counters, and configuration errors as exact strings. Rules are loaded
+ * counters, configuration errors as exact strings, and the built-ins'
+ * candidate-start hints against the plain search on a generated corpus. Rules are loaded
  * from YAML text through the real loader (config/yaml.c) so positions in
  * messages are the ones a user would see.
  */
@@ -791,6 +792,429 @@ START_TEST(test_builtins_long_benign_input)
 }
 END_TEST
 
+/* ---- candidate-start hints against the plain search ------------------ */
+
+/* A small deterministic generator (xorshift64*), so a failure reproduces. */
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 33) % n;
+}
+
+static const char *const seps[] = {"", "", "", " ", " ", "-", "-", ".", "  ", "--", " -", "/"};
+
+/* 1 to 25 digits, with random separators between some of them. */
+static void put_digit_run(sr_buf_t *b)
+{
+    uint32_t i, len = 1 + rnd(25);
+
+    for (i = 0; i < len; i++) {
+        if (i > 0 && rnd(3) == 0) {
+            sr_buf_puts(b, seps[rnd(SR_ARRAY_SIZE(seps))]);
+        }
+        sr_buf_putc(b, (char)('0' + rnd(10)));
+    }
+}
+
+/* A 13 to 19 digit number, Luhn-valid unless `bad`, grouped by 4 with
+ * one separator, or not grouped. */
+static void put_card(sr_buf_t *b, bool bad)
+{
+    char d[20];
+    uint32_t len = 13 + rnd(7), i, sum = 0, v;
+    const char *sep = rnd(3) == 0 ? "" : rnd(2) ? " " : "-";
+
+    for (i = 0; i + 1 < len; i++) {
+        d[i] = (char)('0' + rnd(10));
+    }
+    /* Check digit: double every second digit counting from the right. */
+    for (i = 0; i + 1 < len; i++) {
+        v = (uint32_t)(d[len - 2 - i] - '0');
+        if (i % 2 == 0) {
+            v = v * 2 > 9 ? v * 2 - 9 : v * 2;
+        }
+        sum += v;
+    }
+    d[len - 1] = (char)('0' + (10 - sum % 10) % 10);
+    if (bad) {
+        d[len - 1] = (char)('0' + (d[len - 1] - '0' + 1 + rnd(9)) % 10);
+    }
+    for (i = 0; i < len; i++) {
+        if (i > 0 && i % 4 == 0) {
+            sr_buf_puts(b, sep);
+        }
+        sr_buf_putc(b, d[i]);
+    }
+}
+
+static void put_local(sr_buf_t *b)
+{
+    static const char chars[] = "abcxyzABZ0189._%+-";
+    uint32_t i, len = rnd(8) == 0 ? 200 + rnd(400) : 1 + rnd(10);
+
+    for (i = 0; i < len; i++) {
+        if (rnd(12) == 0) {
+            sr_buf_putc(b, (char)(0x80 + rnd(128)));
+        } else {
+            sr_buf_putc(b, chars[rnd(sizeof(chars) - 1)]);
+        }
+    }
+}
+
+static void put_domain(sr_buf_t *b)
+{
+    static const char *const tlds[] = {"com", "org", "io", "c", "co.uk", "x1", "", "de."};
+    uint32_t i, labels = rnd(4);
+
+    for (i = 0; i < labels; i++) {
+        sr_buf_puts(b, rnd(5) == 0 ? "-a" : rnd(2) ? "example" : "b\xc3\xa4r");
+        sr_buf_puts(b, rnd(6) == 0 ? ".." : ".");
+    }
+    sr_buf_puts(b, tlds[rnd(SR_ARRAY_SIZE(tlds))]);
+}
+
+/* Two to five dot-separated runs of 1-4 digits (octets up to 9999, with
+ * leading zeros), sometimes with a word character or a dot around. */
+static void put_dotted(sr_buf_t *b)
+{
+    static const char *const around[] = {"", "", "", "", "", "", "v", "_", ".", "x", ":"};
+    uint32_t i, j, parts = 2 + rnd(4), len;
+
+    sr_buf_puts(b, around[rnd(SR_ARRAY_SIZE(around))]);
+    if (rnd(2) == 0) {
+        sr_buf_printf(b, " %u.%u.%u.%u", rnd(256), rnd(256), rnd(256), rnd(300));
+        sr_buf_puts(b, rnd(2) ? " " : around[rnd(SR_ARRAY_SIZE(around))]);
+        return;
+    }
+    for (i = 0; i < parts; i++) {
+        if (i > 0) {
+            sr_buf_puts(b, rnd(12) == 0 ? ".." : ".");
+        }
+        len = rnd(10) == 0 ? 4 : 1 + rnd(3);
+        for (j = 0; j < len; j++) {
+            sr_buf_putc(b, (char)((j == 0 && rnd(2)) ? '1' + rnd(2) : '0' + rnd(10)));
+        }
+    }
+    sr_buf_puts(b, around[rnd(SR_ARRAY_SIZE(around))]);
+}
+
+/* Groups of 0-5 hex digits joined by ':' or "::", sometimes with an
+ * embedded dotted quad or a zone. */
+static void put_colons(sr_buf_t *b)
+{
+    static const char hex[] = "0123456789abcdefABCDEFgx";
+    uint32_t i, j, groups = 1 + rnd(9), len;
+
+    if (rnd(2) == 0) {
+        /* Mostly well-formed: full, or compressed around one "::". */
+        sr_buf_putc(b, ' ');
+        groups = rnd(3) == 0 ? 8 : rnd(7);
+        for (i = 0; i < groups; i++) {
+            sr_buf_printf(b, "%s%x", i > 0 ? ":" : "", rnd(0x10000));
+        }
+        if (groups < 8) {
+            sr_buf_puts(b, "::");
+            for (i = rnd(7 - groups); i > 0; i--) {
+                sr_buf_printf(b, "%x%s", rnd(0x10000), i > 1 ? ":" : "");
+            }
+        }
+        sr_buf_putc(b, ' ');
+        return;
+    }
+    if (rnd(4) == 0) {
+        sr_buf_puts(b, rnd(2) ? "::" : ":");
+    }
+    for (i = 0; i < groups; i++) {
+        if (i > 0) {
+            sr_buf_puts(b, rnd(6) == 0 ? "::" : rnd(20) == 0 ? ":::" : ":");
+        }
+        len = rnd(6);
+        for (j = 0; j < len; j++) {
+            sr_buf_putc(b, hex[rnd(sizeof(hex) - 1)]);
+        }
+    }
+    if (rnd(4) == 0) {
+        sr_buf_putc(b, ':');
+        put_dotted(b);
+    }
+    if (rnd(5) == 0) {
+        sr_buf_puts(b, rnd(2) ? "%eth0" : "::");
+    }
+}
+
+/* Fixed pieces: edge cases of the hinted rules. */
+static const char *const pieces[] = {
+    "@",
+    "@@",
+    "a@b",
+    "x.@y.com",
+    ".@.",
+    "-@-.-",
+    "a@b.c",
+    "a@b.co",
+    "@example.com",
+    "user@host.example.com",
+    "a@b.coma@b.com",
+    "a@b.com,c@d.org",
+    "a@b.com@c.org",
+    "j\xc3\xbcrgen@ex\xc3\xa4mple.de",
+    "\xff@\xfe.com",
+    "x@\x80\x80.ab",
+    "mailto:",
+    "<",
+    ">",
+    "1.4111111111111111",
+    "4111111111111111.25",
+    "4111111111111111.",
+    ".4111111111111111",
+    "4111 1111 1111 1111",
+    "4111-1111-1111-1111",
+    "4111  1111 1111 1111",
+    "visa4111111111111111end",
+    "5555555555554444",
+    "378282246310005",
+    "1.2.",
+    "19.99",
+    "2026-11-21T12:00:00+00:00",
+    "1 1 1 1",
+    "0-0-0-0-0-0-0-0-0-0-0-0-0",
+    "order ",
+    " paid by ",
+    " with card ",
+    ", total ",
+    " EUR ",
+    "PPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPP",
+    "password=",
+    "10.0.0.1",
+    "192.168.1.255.",
+    "1.2.3.4.5",
+    "v1.2.3.4",
+    "256.1.1.1",
+    "01.02.03.04",
+    "1.1.1.1000",
+    "2001:db8::1",
+    "fe80::1%eth0",
+    "::1",
+    "::ffff:192.0.2.1",
+    "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+    "00:1a:2b:3c:4d:5e",
+    "12:34:56",
+    "std::vector",
+    "::",
+    ":::",
+    "cafe:",
+    "deadbeef::1",
+    "\n",
+    "\t",
+    "\x01",
+    "",
+    " ",
+    ",",
+    ";",
+    "-",
+    ".",
+    "_",
+    "%",
+    "+",
+};
+
+/* One generated string: 1 to 12 pieces, back to back or spaced. */
+static void gen_string(sr_buf_t *b)
+{
+    uint32_t i, n = 1 + rnd(12), j, len;
+
+    for (i = 0; i < n; i++) {
+        switch (rnd(12)) {
+        case 0:
+        case 1:
+            put_digit_run(b);
+            break;
+        case 2:
+            put_card(b, rnd(3) == 0);
+            break;
+        case 3:
+        case 4:
+            put_local(b);
+            sr_buf_putc(b, '@');
+            put_domain(b);
+            break;
+        case 5:
+            len = 1 + rnd(6);
+            for (j = 0; j < len; j++) {
+                sr_buf_putc(b, (char)rnd(256));
+            }
+            break;
+        case 6:
+            put_dotted(b);
+            break;
+        case 7:
+            put_colons(b);
+            break;
+        default:
+            sr_buf_puts(b, pieces[rnd(SR_ARRAY_SIZE(pieces))]);
+            break;
+        }
+        if (rnd(3) == 0) {
+            sr_buf_puts(b, rnd(2) ? " " : seps[rnd(SR_ARRAY_SIZE(seps))]);
+        }
+    }
+}
+
+/* Lines as the benchmarks send them (test/bench/bench_redact.c, compare.sh). */
+static const char *const bench_lines[] = {
+    "<38>1 2026-11-21T12:00:00+00:00 bench00 loggen 1234 - - order 12 paid by "
+    "jane.doe@example.com with card 4111 1111 1111 1111, total 19.99 EUR PPPPPPPPPPPPPPPPPPPP",
+    "<38>1 2026-11-21T12:00:00+00:00 bench01 loggen 1234 - - order 13 paid by "
+    "bob+billing@example.org with card 5500-0000-0000-0004, total 19.99 EUR PPPPPPPPPPPPPPPP",
+    "<38>1 2026-11-21T12:00:00+00:00 bench02 loggen 1234 - - order 14 paid by "
+    "ops@mail.example.net with card 340000000000009, total 19.99 EUR PPPPPPPPPPPPPPPPPPPPPPP",
+    "<38>1 2026-11-21T12:00:00.000000+00:00 bench03 srgen 1234 - - order 15 paid by "
+    "x.y@corp.example.io with card 6011000000000004, total 19.99 EUR, conn 3 PADDPADDPADD",
+    "<165>1 2026-11-21T22:14:15.003Z web-01.example.net api 8710 REQ [req@32473 method=\"POST\" "
+    "path=\"/v1/login\" status=\"200\"] login ok user=alice@example.com from 203.0.113.7 "
+    "password=hunter2",
+    "<134>1 2026-11-21T22:14:16.121Z pay-02 checkout 4411 PAY - order 1234567890123456 shipped "
+    "to warehouse 7, tracking 9400110200881234567890",
+};
+
+/* Redact p[0..n) with hints on and off; both must agree exactly. */
+static void same_both_ways(const sr_redactor_t *r, sr_redact_scratch_t *with,
+                           sr_redact_scratch_t *without, const char *p, size_t n, int *masked)
+{
+    sr_buf_t a, b;
+    int ca, cb;
+
+    sr_buf_init(&a);
+    sr_buf_init(&b);
+    ca = sr_redact_string(r, with, p, n, &a);
+    cb = sr_redact_string(r, without, p, n, &b);
+    ck_assert_msg(ca == cb && a.len == b.len && (a.len == 0 || memcmp(a.base, b.base, a.len) == 0),
+                  "hints %d [%.*s], plain %d [%.*s], input [%.*s]", ca, (int)a.len, a.base, cb,
+                  (int)b.len, b.base, (int)n, p);
+    *masked += ca;
+    sr_buf_free(&a);
+    sr_buf_free(&b);
+}
+
+static const char *const diff_sets[] = {
+    "- builtin: credit_card\n",
+    "- builtin: email\n",
+    "- builtin: credit_card\n- builtin: email\n",
+    "- builtin: ipv4\n",
+    "- builtin: ipv6\n",
+    /* A rule before them changes what they see. */
+    "- name: pre\n  pattern: '[0-9]{3}'\n  replacement: '1 @'\n"
+    "- builtin: email\n- builtin: credit_card\n- builtin: ipv6\n- builtin: ipv4\n",
+    "- builtin: credit_card\n- builtin: email\n- builtin: ipv4\n- builtin: ipv6\n"
+    "- builtin: aws_access_key_id\n- builtin: aws_secret_access_key\n"
+    "- builtin: bearer_token\n- builtin: jwt\n- builtin: password_kv\n",
+    /* At the smallest limits that still allow hints. */
+    "- builtin: credit_card\n  match_limit: 10000\n  depth_limit: 10000\n"
+    "- builtin: email\n  match_limit: 10000\n  depth_limit: 10000\n"
+    "- builtin: ipv4\n  match_limit: 10000\n  depth_limit: 10000\n"
+    "- builtin: ipv6\n  match_limit: 10000\n  depth_limit: 10000\n",
+};
+
+START_TEST(test_hints_match_plain_search)
+{
+    sr_redactor_t *r = load(diff_sets[_i]);
+    sr_redact_scratch_t *with = sr_redact_scratch_create(r);
+    sr_redact_scratch_t *without = sr_redact_scratch_create(r);
+    sr_buf_t in;
+    size_t i;
+    int masked = 0;
+
+    sr_redact_scratch_set_hints(without, false);
+    for (i = 0; i < SR_ARRAY_SIZE(bench_lines); i++) {
+        same_both_ways(r, with, without, bench_lines[i], strlen(bench_lines[i]), &masked);
+    }
+    for (i = 0; i < SR_ARRAY_SIZE(pieces); i++) {
+        same_both_ways(r, with, without, pieces[i], strlen(pieces[i]), &masked);
+    }
+    rng_state = 0x9E3779B97F4A7C15ULL + (uint64_t)_i;
+    sr_buf_init(&in);
+    for (i = 0; i < 6000; i++) {
+        sr_buf_reset(&in);
+        gen_string(&in);
+        same_both_ways(r, with, without, in.base, in.len, &masked);
+    }
+    /* The corpus must exercise matches, not only their absence. */
+    fprintf(stderr, "  hints: rule set %d: %d replacements\n", _i, masked);
+    ck_assert_int_gt(masked, 1000);
+    ck_assert_int_eq(metric(SR_M_REDACTION_FAILURES, "credit_card"), 0);
+    sr_buf_free(&in);
+    sr_redact_scratch_free(with);
+    sr_redact_scratch_free(without);
+    sr_redactor_free(r);
+}
+END_TEST
+
+/* Long fields where nearly every byte is a candidate, or where candidates
+ * fail after work: the limits count per start offset, so skipping offsets
+ * must not change which fields fail closed, even at the smallest limits
+ * that keep hints. */
+START_TEST(test_hints_long_fields)
+{
+    static const char *const units[] = {
+        "1 ",     "1-",   "4111-", "1.", "1.1.", "1.1.1.1.", "a",   "a@",      "a.",
+        "a@b.",   ".@",   "ab:",   "1:", "::",   "1::1:",    "f:",  "4111",    "41111111111111111.",
+        "1.1.1.", "9 9 ", "a@a@",  "@a", "1.a.", "-@a.b-",   "0:0", "x1.2.3.4"};
+    static const char *const sets[] = {
+        "- builtin: credit_card\n- builtin: email\n- builtin: ipv4\n- builtin: ipv6\n",
+        "- builtin: credit_card\n  match_limit: 10000\n  depth_limit: 10000\n"
+        "- builtin: email\n  match_limit: 10000\n  depth_limit: 10000\n"
+        "- builtin: ipv4\n  match_limit: 10000\n  depth_limit: 10000\n"
+        "- builtin: ipv6\n  match_limit: 10000\n  depth_limit: 10000\n",
+    };
+    sr_redactor_t *r;
+    sr_redact_scratch_t *with, *without;
+    sr_buf_t in, out;
+    size_t i, u, k;
+    int masked = 0;
+
+    sr_buf_init(&out);
+    for (k = 0; k < SR_ARRAY_SIZE(sets); k++) {
+        r = load(sets[k]);
+        with = sr_redact_scratch_create(r);
+        without = sr_redact_scratch_create(r);
+        sr_redact_scratch_set_hints(without, false);
+        for (u = 0; u < SR_ARRAY_SIZE(units); u++) {
+            sr_buf_init(&in);
+            for (i = 0; in.len < 16384; i++) {
+                sr_buf_puts(&in, units[u]);
+            }
+            same_both_ways(r, with, without, in.base, in.len, &masked);
+            sr_buf_free(&in);
+        }
+        /* One candidate whose attempt is long (8000 domain labels, no
+         * TLD): at the small limits both ways must fail closed. */
+        sr_buf_init(&in);
+        sr_buf_puts(&in, "x a@");
+        for (i = 0; i < 8000; i++) {
+            sr_buf_puts(&in, "a.");
+        }
+        same_both_ways(r, with, without, in.base, in.len, &masked);
+        sr_buf_reset(&out);
+        sr_redact_string(r, with, in.base, in.len, &out);
+        sr_buf_putc(&out, '\0');
+        if (k == 1) {
+            ck_assert_str_eq(out.base, SR_REDACT_FAILED_MARKER);
+        } else {
+            ck_assert_str_eq(out.base, in.base);
+        }
+        sr_buf_free(&in);
+        sr_redact_scratch_free(with);
+        sr_redact_scratch_free(without);
+        sr_redactor_free(r);
+    }
+    sr_buf_free(&out);
+}
+END_TEST
+
 /* ---- configuration -------------------------------------------------- */
 
 typedef struct ecase_s {
@@ -911,6 +1335,13 @@ static Suite *redact_suite(void)
     tcase_add_test(tc, test_builtin_names);
     tcase_add_test(tc, test_builtins_long_benign_input);
     tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("hints");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_loop_test(tc, test_hints_match_plain_search, 0, (int)SR_ARRAY_SIZE(diff_sets));
+    tcase_add_test(tc, test_hints_long_fields);
+    tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("custom");
