@@ -748,9 +748,51 @@ static void put_sd_value(sr_buf_t *out, const char *p, size_t n)
     }
 }
 
-static void put_sd_5424(sr_buf_t *out, const sr_record_t *r)
+static void put_sd_params(sr_buf_t *out, const sr_record_t *r, const sr_sd_elem_t *e)
 {
-    uint32_t i, j;
+    uint32_t j;
+
+    for (j = e->first; j < e->first + e->count; j++) {
+        const sr_sd_param_t *sp = &r->sd_params[j];
+
+        if (!sr_slice_present(sp->name)) {
+            continue;
+        }
+        buf_putc(out, ' ');
+        put_sd_name(out, sr_record_ptr(r, sp->name), sp->name.len);
+        buf_put(out, "=\"", 2);
+        if (sr_slice_present(sp->value)) {
+            put_sd_value(out, sr_record_ptr(r, sp->value), sp->value.len);
+        }
+        buf_putc(out, '"');
+    }
+}
+
+/* The SD-ID of an element written as "[ID ...]": its length, or 0. */
+static size_t extra_id_len(const char *extra)
+{
+    size_t n = 0;
+
+    if (extra == NULL || extra[0] != '[') {
+        return 0;
+    }
+    while (extra[1 + n] != '\0' && extra[1 + n] != ' ' && extra[1 + n] != ']') {
+        n++;
+    }
+    return n;
+}
+
+/*
+ * The record's structured data, then `extra` (an element "[ID ...]", or
+ * NULL). SD-IDs must be unique in a message (RFC 5424 section 6.3.2), so
+ * a record element with extra's ID is not written on its own: its params
+ * join extra's element, after extra's own.
+ */
+static void put_sd_5424(sr_buf_t *out, const sr_record_t *r, const char *extra)
+{
+    size_t id_len = extra_id_len(extra), xlen;
+    bool merge = false;
+    uint32_t i;
 
     for (i = 0; i < r->n_sd_elems && r->sd_elems != NULL; i++) {
         const sr_sd_elem_t *e = &r->sd_elems[i];
@@ -758,24 +800,34 @@ static void put_sd_5424(sr_buf_t *out, const sr_record_t *r)
         if (!elem_sane(r, e)) {
             continue;
         }
+        if (id_len > 0 && e->id.len == id_len &&
+            memcmp(sr_record_ptr(r, e->id), extra + 1, id_len) == 0) {
+            merge = true;
+            continue;
+        }
         buf_putc(out, '[');
         put_sd_name(out, sr_record_ptr(r, e->id), e->id.len);
-        for (j = e->first; j < e->first + e->count; j++) {
-            const sr_sd_param_t *sp = &r->sd_params[j];
-
-            if (!sr_slice_present(sp->name)) {
-                continue;
-            }
-            buf_putc(out, ' ');
-            put_sd_name(out, sr_record_ptr(r, sp->name), sp->name.len);
-            buf_put(out, "=\"", 2);
-            if (sr_slice_present(sp->value)) {
-                put_sd_value(out, sr_record_ptr(r, sp->value), sp->value.len);
-            }
-            buf_putc(out, '"');
-        }
+        put_sd_params(out, r, e);
         buf_putc(out, ']');
     }
+    if (extra == NULL) {
+        return;
+    }
+    xlen = strlen(extra);
+    if (!merge || xlen == 0 || extra[xlen - 1] != ']') {
+        sr_buf_puts(out, extra);
+        return;
+    }
+    buf_put(out, extra, xlen - 1);
+    for (i = 0; i < r->n_sd_elems; i++) {
+        const sr_sd_elem_t *e = &r->sd_elems[i];
+
+        if (elem_sane(r, e) && e->id.len == id_len &&
+            memcmp(sr_record_ptr(r, e->id), extra + 1, id_len) == 0) {
+            put_sd_params(out, r, e);
+        }
+    }
+    buf_putc(out, ']');
 }
 
 /* True when the slice looks like an RFC 3339 time we may copy into a
@@ -829,10 +881,7 @@ void sr_format_rfc5424(const sr_record_t *r, const sr_rfc5424_opts_t *opts, sr_b
     buf_putc(out, ' ');
 
     sd_start = out->len;
-    put_sd_5424(out, r);
-    if (opts != NULL && opts->extra_sd != NULL) {
-        sr_buf_puts(out, opts->extra_sd);
-    }
+    put_sd_5424(out, r, opts != NULL ? opts->extra_sd : NULL);
     if (out->len == sd_start) {
         buf_putc(out, '-');
     }

@@ -20,7 +20,8 @@ void sr_format_json(const sr_record_t *r, sr_buf_t *out);
 /* Options for the RFC 5424 writer (Datadog uses them). */
 typedef struct sr_rfc5424_opts_s {
     const char *app_name_default; /* used when the record has no APP-NAME */
-    const char *extra_sd;         /* appended after the record's own SD, as is */
+    const char *extra_sd;         /* "[ID ...]" appended after the record's own SD; a
+                                   * record element with the same ID joins it */
 } sr_rfc5424_opts_t;
 
 /* "<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG". An RFC 3164 or raw

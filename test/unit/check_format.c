@@ -7,6 +7,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "parsers/parser.h"
 #include "relay/format.h"
 
 /* Slice of the first occurrence of needle at or after `from` in the record's text. */
@@ -423,6 +424,33 @@ START_TEST(test_5424_opts)
 }
 END_TEST
 
+/* SD-IDs are unique in a message: a record's own element with the extra
+ * element's ID joins it (the relay's params first) instead of repeating. */
+START_TEST(test_5424_extra_merges)
+{
+    static const char line[] =
+        "<14>1 2026-11-22T03:00:00Z h app - - [a@1 k=\"1\"][metas ddtags=\"team:x\" y=\"q\\\"\"]"
+        "[b@1][metas z=\"2\"] msg";
+    sr_parse_ctx_t ctx = {0, NULL};
+    sr_record_t *r = sr_record_create(line, sizeof(line) - 1);
+    sr_rfc5424_opts_t o = {NULL, "[metas ddsource=\"x\" ddtags=\"env:prod\"]"};
+    sr_rfc5424_opts_t other = {NULL, "[dd x=\"1\"]"};
+    sr_buf_t b;
+
+    ck_assert_int_eq(sr_parse_record(r, SR_PARSE_AUTO, &ctx), SR_FORMAT_RFC5424);
+    sr_buf_init(&b);
+    sr_format_rfc5424(r, &o, &b);
+    ck_buf_eq(b, "<14>1 2026-11-22T03:00:00Z h app - - [a@1 k=\"1\"][b@1][metas ddsource=\"x\" "
+                 "ddtags=\"env:prod\" ddtags=\"team:x\" y=\"q\\\"\" z=\"2\"] msg");
+    sr_buf_reset(&b);
+    sr_format_rfc5424(r, &other, &b);
+    ck_buf_eq(b, "<14>1 2026-11-22T03:00:00Z h app - - [a@1 k=\"1\"][metas ddtags=\"team:x\" "
+                 "y=\"q\\\"\"][b@1][metas z=\"2\"][dd x=\"1\"] msg");
+    sr_buf_free(&b);
+    sr_record_release(r);
+}
+END_TEST
+
 START_TEST(test_5424_from_3164)
 {
     sr_record_t *r = mkrec("<34>Oct  3 22:14:15 my host su[99]: 'su root' failed\n");
@@ -630,6 +658,7 @@ static Suite *format_suite(void)
     tcase_add_test(tc, test_json_invalid_utf8_fields);
     tcase_add_test(tc, test_5424_from_5424);
     tcase_add_test(tc, test_5424_opts);
+    tcase_add_test(tc, test_5424_extra_merges);
     tcase_add_test(tc, test_5424_from_3164);
     tcase_add_test(tc, test_5424_from_3164_sanitize);
     tcase_add_test(tc, test_5424_from_raw);
