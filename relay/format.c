@@ -782,6 +782,14 @@ static size_t extra_id_len(const char *extra)
     return n;
 }
 
+/* True if element e's SD-ID is extra's (id_len > 0 bytes after its '['). */
+static bool is_extra_id(const sr_record_t *r, const sr_sd_elem_t *e, const char *extra,
+                        size_t id_len)
+{
+    return id_len > 0 && e->id.len == id_len &&
+           memcmp(sr_record_ptr(r, e->id), extra + 1, id_len) == 0;
+}
+
 /*
  * The record's structured data, then `extra` (an element "[ID ...]", or
  * NULL). SD-IDs must be unique in a message (RFC 5424 section 6.3.2), so
@@ -800,8 +808,7 @@ static void put_sd_5424(sr_buf_t *out, const sr_record_t *r, const char *extra)
         if (!elem_sane(r, e)) {
             continue;
         }
-        if (id_len > 0 && e->id.len == id_len &&
-            memcmp(sr_record_ptr(r, e->id), extra + 1, id_len) == 0) {
+        if (is_extra_id(r, e, extra, id_len)) {
             merge = true;
             continue;
         }
@@ -822,8 +829,7 @@ static void put_sd_5424(sr_buf_t *out, const sr_record_t *r, const char *extra)
     for (i = 0; i < r->n_sd_elems; i++) {
         const sr_sd_elem_t *e = &r->sd_elems[i];
 
-        if (elem_sane(r, e) && e->id.len == id_len &&
-            memcmp(sr_record_ptr(r, e->id), extra + 1, id_len) == 0) {
+        if (elem_sane(r, e) && is_extra_id(r, e, extra, id_len)) {
             put_sd_params(out, r, e);
         }
     }

@@ -15,6 +15,7 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
+
 atomic_int sr_output_backpressure;
 atomic_int sr_output_flow;
 

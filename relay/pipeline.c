@@ -44,7 +44,6 @@ sr_pipeline_t *sr_pipeline_create(uv_loop_t *main_loop, const sr_config_t *cfg,
                                   sr_output_t **outputs, size_t n_outputs)
 {
     sr_pipeline_t *p = sr_calloc(1, sizeof(*p));
-
     size_t i;
 
     p->cfg = cfg;
@@ -53,7 +52,9 @@ sr_pipeline_t *sr_pipeline_create(uv_loop_t *main_loop, const sr_config_t *cfg,
     for (i = 0; i < n_outputs; i++) {
         const sr_output_desc_t *d = outputs[i]->desc;
 
-        p->keep_raw = p->keep_raw || (d->needs_raw != NULL && d->needs_raw(outputs[i]->priv_conf));
+        if (d->needs_raw != NULL && d->needs_raw(outputs[i]->priv_conf)) {
+            p->keep_raw = true;
+        }
     }
     pthread_mutex_init(&p->mu, NULL);
     uv_async_init(main_loop, &p->async, on_async);

@@ -214,6 +214,12 @@ static block_t *block_alloc(size_t need)
     return b;
 }
 
+/* Bytes the block holds, its prefix included. */
+static size_t block_size(const block_t *b)
+{
+    return b->cls != CLASS_MALLOC ? class_size[b->cls] : b->n;
+}
+
 static void block_free(block_t *b)
 {
     if (b->cls == CLASS_MALLOC) {
@@ -313,7 +319,7 @@ size_t sr_record_size(const sr_record_t *r)
     }
     /* A pooled record holds its whole block: count that, so queue bounds
      * (max_memory) hold in real memory too. */
-    n = b->cls != CLASS_MALLOC ? class_size[b->cls] : b->n;
+    n = block_size(b);
     if (r->text != r->data) {
         n += r->text_cap;
     }
@@ -364,10 +370,7 @@ sr_slice_t sr_record_append(sr_record_t *r, const char *p, size_t n)
 /* Bytes the record's own block has room for at r->data. */
 static size_t data_room(const sr_record_t *r)
 {
-    const block_t *b = (const block_t *)r - 1;
-    size_t size = b->cls != CLASS_MALLOC ? class_size[b->cls] : b->n;
-
-    return size - sizeof(*b) - offsetof(sr_record_t, data);
+    return block_size((const block_t *)r - 1) - sizeof(block_t) - offsetof(sr_record_t, data);
 }
 
 void sr_record_set_text(sr_record_t *r, const char *text, uint32_t len)

@@ -6,9 +6,10 @@
  * of the frame (trailing CR, LF and NUL already removed) and a little spare
  * room. Parsers store fields as slices (offset, length) of `text`, and never
  * copy. Redaction may replace `text` (in the record's own block when it
- * fits, else in a buffer the record owns) and re-point every slice. Once the pipeline is done the record is
- * read-only and shared by reference count between outputs, which may run
- * on another thread than the one that built it: the count is atomic.
+ * fits, else in a buffer the record owns) and re-point every slice. Once
+ * the pipeline is done the record is read-only and shared by reference
+ * count between outputs, which may run on another thread than the one
+ * that built it: the count is atomic.
  */
 #ifndef SR_RECORD_H
 #define SR_RECORD_H

@@ -1344,10 +1344,10 @@ static int redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_reco
     total += redact_slice(r, s, rec, FIELD_APP_NAME, rec->app_name, &res[RES_APP_NAME]);
     total += redact_slice(r, s, rec, FIELD_MESSAGE, rec->message, &res[RES_MESSAGE]);
     if (!keep_raw) {
-        rec->raw = SR_SLICE_NULL;
-        res[RES_RAW].changed = false;
-    } else if (r->message_is_all && rec->message.off == rec->raw.off &&
-               rec->message.len == rec->raw.len) {
+        rec->raw = SR_SLICE_NULL; /* redact_slice() leaves an absent slice unchanged */
+    }
+    if (r->message_is_all && rec->message.off == rec->raw.off &&
+        rec->message.len == rec->raw.len) {
         /* A raw record: its message is the whole line, and every rule
          * covers messages, so the raw result is the message result. */
         res[RES_RAW] = res[RES_MESSAGE];

@@ -49,6 +49,32 @@ sr_assert_eq() { # expected actual what
 # Remember a background process so cleanup ends it.
 sr_track() { SR_PIDS+=("$1"); }
 
+# sr_stalled_fifo PATH: a FIFO whose reader never reads, so a relay's
+# open succeeds and its writes stall once the pipe is full. The holder is
+# a process of its own (tracked), so cleanup unblocks the relay whatever
+# happens; `cat PATH` later drains it.
+sr_stalled_fifo() {
+    mkfifo "$1"
+    sleep 300 <>"$1" &
+    sr_track $!
+}
+
+# sr_send_seq PORT N: in the background, N LF-framed RFC 5424 lines
+# "seq %08d" of about 100 bytes over one TCP connection. Sets SR_SENDER
+# to its PID (tracked).
+sr_send_seq() {
+    python3 - "$1" "$2" <<'PY' &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+pad = b"x" * 60
+for i in range(int(sys.argv[2])):
+    s.sendall(b"<13>1 - h app - - - seq %08d %s\n" % (i, pad))
+s.close()
+PY
+    SR_SENDER=$!
+    sr_track "$SR_SENDER"
+}
+
 # sr_start_relay CONFIG [LOG]: start the relay, wait until it says started.
 sr_start_relay() {
     local cfg=$1 log=${2:-$T/relay.log} i

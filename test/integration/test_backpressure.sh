@@ -6,13 +6,7 @@
 # FIFO, every record arrives, in order.
 . "$(dirname "$0")/lib.sh"
 
-mkfifo "$T/fifo"
-# A reader that never reads, so the relay's open succeeds and its writes
-# stall once the pipe is full. A process of its own (not this shell), so
-# cleanup can end it and unblock the relay whatever happens.
-sleep 300 <>"$T/fifo" &
-HOLDER=$!
-sr_track "$HOLDER"
+sr_stalled_fifo "$T/fifo"
 cat >"$T/relay.yaml" <<YAML
 workers: 1
 inputs:
@@ -32,16 +26,8 @@ YAML
 sr_start_relay "$T/relay.yaml"
 TCP=$(sr_port t)
 N=300000 # about 30 MB: far more than the kernel's socket buffers hold
-python3 - "$TCP" "$N" <<'PY' &
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-pad = b"x" * 60
-for i in range(int(sys.argv[2])):
-    s.sendall(b"<13>1 - h app - - - seq %08d %s\n" % (i, pad))
-s.close()
-PY
-SENDER=$!
-sr_track "$SENDER"
+sr_send_seq "$TCP" "$N"
+SENDER=$SR_SENDER
 # Wait until back-pressure holds: the core says so once the queue passes
 # max_memory.
 for i in $(seq 1 200); do

@@ -6,10 +6,7 @@
 # whose reader does not read yet: writes stall, but nothing fails.
 . "$(dirname "$0")/lib.sh"
 
-mkfifo "$T/fifo"
-sleep 300 <>"$T/fifo" &
-HOLDER=$!
-sr_track "$HOLDER"
+sr_stalled_fifo "$T/fifo"
 cat >"$T/relay.yaml" <<YAML
 workers: 1
 inputs:
@@ -26,16 +23,8 @@ metrics:
 YAML
 sr_start_relay "$T/relay.yaml"
 N=300000 # about 30 MB
-python3 - "$(sr_port t)" "$N" <<'PY' &
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-pad = b"x" * 60
-for i in range(int(sys.argv[2])):
-    s.sendall(b"<13>1 - h app - - - seq %08d %s\n" % (i, pad))
-s.close()
-PY
-SENDER=$!
-sr_track "$SENDER"
+sr_send_seq "$(sr_port t)" "$N"
+SENDER=$SR_SENDER
 # Wait until the input stops reading: its count holds still for a second.
 prev=-1
 for i in $(seq 1 40); do
