@@ -53,6 +53,18 @@ def rand_bytes(n):
     return bytes(RNG.getrandbits(8) for _ in range(n)) if n < 4096 else os.urandom(n)
 
 
+def tls_noise(n):
+    """Random bytes that do not begin like a TLS record (content type 20-24)
+    or an SSLv2 ClientHello (high bit set): one of those in 1 in ~200 random
+    buffers makes OpenSSL wait for the rest of a plausible record, and the
+    connection is then cut by handshake_timeout instead of failing the
+    handshake at once."""
+    b = bytearray(rand_bytes(n))
+    while b[0] >= 0x80 or 20 <= b[0] <= 24:
+        b[0] = RNG.getrandbits(8)
+    return bytes(b)
+
+
 def conn(port, timeout=10.0, src=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(timeout)
@@ -160,7 +172,7 @@ def tls_garbage(p):
     """Garbage instead of a ClientHello, a plain syslog line on the TLS port,
     a ClientHello followed by garbage, an oversized TLS record header."""
     cases = [
-        ("tls random", rand_bytes(4096)),
+        ("tls random", tls_noise(4096)),
         ("tls plaintext", msg("plaintext-to-tls")),
         ("tls hello+garbage", client_hello() + rand_bytes(2048)),
         ("tls huge record", b"\x16\x03\x01\xff\xff" + rand_bytes(200)),
@@ -259,7 +271,10 @@ def random_bytes(p):
     for key in ("tcp", "tls", "pp"):
         for _ in range(3):
             s = conn(p[key])
-            send_quietly(s, os.urandom(32768 if key == "tcp" else 4096))
+            if key == "tls":
+                send_quietly(s, tls_noise(4096))
+            else:
+                send_quietly(s, os.urandom(32768 if key == "tcp" else 4096))
             if key == "tcp":
                 s.close()
             else:
