@@ -12,8 +12,9 @@
  * few large writes. While a write is in flight the pool thread only reads
  * the records (read-only and shared once the pipeline is done) and the
  * buffer, fd and batch list of that write, which the loop leaves alone
- * until the after-work callback; there the batches are reported and the
- * core releases the records. SIGUSR1 (reopen) closes and reopens the path
+ * until the after-work callback. Once the write is complete the pool
+ * thread releases the records itself (sr_batch_release) and the
+ * after-work callback reports the batches delivered. SIGUSR1 (reopen) closes and reopens the path
  * between writes, for logrotate.
  */
 #include <errno.h>
@@ -215,6 +216,12 @@ static void work_write(uv_work_t *req)
             return;
         }
         f->cur_off += (size_t)n;
+    }
+    /* Written: release the records here, where formatting just read
+     * them, rather than on the main loop, whose core would fetch each
+     * one again only to drop it. */
+    for (b = f->cur_b.first; b != NULL; b = b->next) {
+        sr_batch_release(b);
     }
 }
 

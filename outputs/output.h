@@ -37,6 +37,7 @@ typedef struct sr_batch_s {
     struct sr_batch_s *next;
     void *priv;
     uint32_t n;
+    bool released;     /* sr_batch_release() was called */
     size_t bytes;      /* sum of sr_record_size() */
     sr_record_t *recs[];
 } sr_batch_t;
@@ -97,6 +98,15 @@ struct sr_output_s {
  * reason label (e.g. "encode_error", "rejected"). Call exactly once per
  * accepted batch, from a callback (never inside submit). */
 void sr_output_done(sr_output_t *o, sr_batch_t *b, sr_outcome_t outcome, const char *reason);
+
+/* Release the batch's records now, on the calling thread, which may be
+ * any thread (an output's worker thread, once they are written): their
+ * memory then goes back to that thread's cache, where the records are
+ * still warm, instead of being touched again on the main loop. The batch
+ * must be whole (no sr_output_done_partial() before or after) and must
+ * then be reported SR_OUT_DELIVERED or SR_OUT_GIVE_UP; the records may
+ * not be read afterwards. The core accounts for them by b->bytes. */
+void sr_batch_release(sr_batch_t *b);
 
 /* Done for part of a batch: the first n records had this outcome (they
  * leave the batch); the batch stays accepted for the rest. */

@@ -180,6 +180,7 @@ static void dispatch(core_t *c)
         b->next = NULL;
         b->priv = NULL;
         b->n = n;
+        b->released = false;
         b->bytes = 0;
         for (i = 0; i < n; i++) {
             b->recs[i] = pop_front(c);
@@ -294,17 +295,34 @@ static void count_drop(const char *reason, uint64_t n)
     sr_metric_add(sr_metric(SR_M_DROPPED, reason ? reason : "given_up"), (int64_t)n);
 }
 
+/* Records leave the output: released here, or (released_bytes > 0)
+ * already released by the output with sr_batch_release(). */
+static void records_gone(core_t *c, sr_record_t **recs, uint32_t n, size_t released_bytes)
+{
+    if (released_bytes > 0) {
+        c->bytes -= released_bytes;
+        c->inflight -= n;
+    } else {
+        release_records(c, recs, n);
+    }
+}
+
 /* Handle the outcome of recs[0..n) of a batch. */
 static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t what,
-                    const char *reason)
+                    const char *reason, size_t released_bytes)
 {
     core_t *c = o->core;
     uint32_t i;
 
+    if (released_bytes > 0 && what == SR_OUT_RETRY) {
+        /* The records are gone: a bug in the output, not a condition. */
+        sr_error("output %s \"%s\": retry of a released batch", o->desc->name, o->name);
+        abort();
+    }
     switch (what) {
     case SR_OUT_DELIVERED:
         sr_metric_add(c->m_delivered, n);
-        release_records(c, recs, n);
+        records_gone(c, recs, n, released_bytes);
         c->backoff_ms = BACKOFF_MIN_MS;
         break;
     case SR_OUT_RETRY:
@@ -325,7 +343,7 @@ static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t
         count_drop(reason, n);
         sr_log_limited(&c->rl, SR_LOG_ERROR, "output %s \"%s\": dropping %u records (%s)",
                        o->desc->name, o->name, n, reason ? reason : "given up");
-        release_records(c, recs, n);
+        records_gone(c, recs, n, released_bytes);
         break;
     }
     update_gauges(c);
@@ -334,8 +352,21 @@ static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t
 
 void sr_output_done(sr_output_t *o, sr_batch_t *b, sr_outcome_t what, const char *reason)
 {
-    outcome(o, b->recs, b->n, what, reason);
+    /* A record's size is at least its block, so a released batch's bytes
+     * are never 0 (an empty batch is never dispatched). */
+    outcome(o, b->recs, b->n, what, reason, b->released ? b->bytes : 0);
     free(b);
+}
+
+void sr_batch_release(sr_batch_t *b)
+{
+    uint32_t i;
+
+    for (i = 0; i < b->n; i++) {
+        sr_record_release(b->recs[i]);
+        b->recs[i] = NULL;
+    }
+    b->released = true;
 }
 
 void sr_output_done_partial(sr_output_t *o, sr_batch_t *b, uint32_t n, sr_outcome_t what,
@@ -344,7 +375,7 @@ void sr_output_done_partial(sr_output_t *o, sr_batch_t *b, uint32_t n, sr_outcom
     if (n > b->n) {
         n = b->n;
     }
-    outcome(o, b->recs, n, what, reason);
+    outcome(o, b->recs, n, what, reason, 0);
     memmove(b->recs, b->recs + n, (b->n - n) * sizeof(sr_record_t *));
     b->n -= n;
 }

@@ -10,7 +10,8 @@
 #include "relay/output_core.h"
 
 /* What the scripted output does with each submit. */
-enum { ACT_DELIVER = 0, ACT_RETRY, ACT_GIVE_UP, ACT_BUSY, ACT_FAIL };
+enum { ACT_DELIVER = 0, ACT_RETRY, ACT_GIVE_UP, ACT_BUSY, ACT_FAIL, ACT_RELEASE_DELIVER,
+       ACT_RELEASE_GIVE_UP };
 
 typedef struct script_s {
     sr_output_t base;
@@ -41,11 +42,18 @@ static void on_settle(uv_timer_t *t)
         int act = (int)(intptr_t)b->priv;
         uint32_t k;
 
-        if (act == ACT_DELIVER) {
+        if (act == ACT_DELIVER || act == ACT_RELEASE_DELIVER) {
             for (k = 0; k < b->n; k++) {
                 s->seen[s->n_seen++] = record_no(b->recs[k]);
             }
+            if (act == ACT_RELEASE_DELIVER) {
+                sr_batch_release(b); /* as a pool thread would, once written */
+                ck_assert(b->released);
+            }
             sr_output_done(&s->base, b, SR_OUT_DELIVERED, NULL);
+        } else if (act == ACT_RELEASE_GIVE_UP) {
+            sr_batch_release(b);
+            sr_output_done(&s->base, b, SR_OUT_GIVE_UP, "test_reason");
         } else if (act == ACT_RETRY) {
             sr_output_done(&s->base, b, SR_OUT_RETRY, NULL);
         } else {
@@ -281,6 +289,39 @@ START_TEST(busy_then_ready)
 }
 END_TEST
 
+/* Records the output released itself (sr_batch_release) leave the
+ * queue's byte count by the batch's bytes, are counted, and clear
+ * back-pressure; ASan would report a double release or a leak. */
+START_TEST(released_batches_are_accounted)
+{
+    int acts[] = {ACT_BUSY, ACT_RELEASE_DELIVER, ACT_RELEASE_GIVE_UP, ACT_RELEASE_DELIVER};
+    sr_output_t *o;
+    script_t *s;
+    int i;
+
+    conf.max_memory = 4096;
+    o = make(acts, 4);
+    s = (script_t *)o;
+    enqueue_n(o, 0, 12);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    ck_assert_int_eq(atomic_load(&sr_output_backpressure), 1);
+    ck_assert_int_gt(metric(SR_M_OUTPUT_QUEUE_BYTES, "t"), 4096);
+    sr_output_ready(o);
+    run_until_idle(o, 2000);
+    ck_assert_int_eq(s->n_seen, 8);
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(s->seen[i], i);
+        ck_assert_int_eq(s->seen[4 + i], 8 + i);
+    }
+    ck_assert_int_eq(metric(SR_M_OUTPUT_MESSAGES, "t"), 8);
+    ck_assert_int_eq(metric(SR_M_DROPPED, "test_reason"), 4);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_QUEUE, "t"), 0);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_QUEUE_BYTES, "t"), 0);
+    ck_assert_int_eq(atomic_load(&sr_output_backpressure), 0);
+    finish(o);
+}
+END_TEST
+
 START_TEST(backpressure_flag_follows_limit)
 {
     int acts[] = {ACT_BUSY};
@@ -313,6 +354,7 @@ static Suite *suite(void)
     tcase_add_test(tc, busy_waits_for_ready_and_failed_backs_off);
     tcase_add_test(tc, busy_then_ready);
     tcase_add_test(tc, backpressure_flag_follows_limit);
+    tcase_add_test(tc, released_batches_are_accounted);
     suite_add_tcase(s, tc);
     return s;
 }
