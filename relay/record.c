@@ -299,7 +299,12 @@ void sr_record_release(sr_record_t *r)
     if (r == NULL) {
         return;
     }
-    if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1) {
+    /* Held once (one output): ours alone, nobody can take another
+     * reference, so no atomic write is needed. That matters: the line
+     * was written on the core that built the record, and a locked
+     * read-modify-write waits for it, where a plain store does not. */
+    if (atomic_load_explicit(&r->refs, memory_order_acquire) != 1 &&
+        atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1) {
         return;
     }
     free_sd(r);
