@@ -82,21 +82,26 @@ size_t sr__parse_datetime(const char *p, size_t n, int64_t *local)
     return i;
 }
 
-size_t sr__parse_rfc3339(const char *p, size_t n)
+size_t sr__parse_zone(const char *p, size_t n)
 {
-    size_t i = sr__parse_datetime(p, n, NULL);
-
-    if (i == 0) {
-        return 0;
+    if (n >= 1 && p[0] == 'Z') {
+        return 1;
     }
-    if (i < n && p[i] == 'Z') {
-        return i + 1;
-    }
-    if (i + 6 <= n && (p[i] == '+' || p[i] == '-') && sr__digits(p + i + 1, 2) && p[i + 3] == ':' &&
-        sr__digits(p + i + 4, 2) && sr__num(p + i + 1, 2) <= 23 && sr__num(p + i + 4, 2) <= 59) {
-        return i + 6;
+    if (n >= 6 && (p[0] == '+' || p[0] == '-') && sr__digits(p + 1, 2) && p[3] == ':' &&
+        sr__digits(p + 4, 2) && sr__num(p + 1, 2) <= 23 && sr__num(p + 4, 2) <= 59) {
+        return 6;
     }
     return 0;
+}
+
+size_t sr__parse_rfc3339(const char *p, size_t n)
+{
+    size_t i = sr__parse_datetime(p, n, NULL), z;
+
+    if (i == 0 || (z = sr__parse_zone(p + i, n - i)) == 0) {
+        return 0;
+    }
+    return i + z;
 }
 
 sr_slice_t sr__append_zoned(sr_record_t *rec, const char *dt, size_t len, int64_t local,

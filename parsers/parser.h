@@ -69,6 +69,10 @@ size_t sr__parse_rfc3339(const char *p, size_t n);
  * gets it as seconds of local civil time since 1970-01-01T00:00:00. */
 size_t sr__parse_datetime(const char *p, size_t n, int64_t *local);
 
+/* Shared within parsers/: the length of an RFC 3339 zone ("Z", or +hh:mm
+ * or -hh:mm, ranges checked) at the start of p[0..n), or 0. */
+size_t sr__parse_zone(const char *p, size_t n);
+
 /* Shared within parsers/: append dt[0..len) (a date-time without zone)
  * plus the offset of tz (NULL: UTC) at that local time, "+hh:mm", to the
  * record's text; the slice, or absent when there is no room. */

@@ -208,10 +208,12 @@ static sr_parse_result_t parse_rfc5424(sr_record_t *rec, const sr_parse_ctx_t *c
         i++;
     } else {
         int64_t local;
+        size_t z;
 
-        j = sr__parse_rfc3339(p + i, n - i);
-        if (j == 0 && (j = sr__parse_datetime(p + i, n - i, &local)) > 0 && i + j < n &&
-            p[i + j] == ' ') {
+        j = sr__parse_datetime(p + i, n - i, &local);
+        z = j > 0 ? sr__parse_zone(p + i + j, n - i - j) : 0;
+        j += z;
+        if (j > 0 && z == 0 && i + j < n && p[i + j] == ' ') {
             /* Leniency: no offset (loggen sends such times): the input's
              * zone completes it, as for RFC 3164 times. */
             ts = sr__append_zoned(rec, p + i, j, local, ctx->tz);
