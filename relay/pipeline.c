@@ -212,6 +212,9 @@ void sr_ingest_flush(sr_ingest_t *in)
     if (in->n == 0) {
         return;
     }
+    if (in->scratch != NULL) {
+        sr_redact_scratch_flush(in->scratch);
+    }
     pthread_mutex_lock(&p->mu);
     /* Wake the main loop only when the inbox was empty: if it was not, a
      * wake-up is already on its way, and the drain that follows takes

@@ -38,6 +38,10 @@ int sr_redactor_load(sr_cfg_ctx_t *ctx, const sr_node_t *seq, char *const *input
 void sr_redactor_free(sr_redactor_t *r);
 
 sr_redact_scratch_t *sr_redact_scratch_create(const sr_redactor_t *r);
+/* Counts syslog_relay_redactions_total{rule} are kept in the scratch and
+ * added to the metrics here (and when the scratch is freed): a worker
+ * flushes once per handover of its records. */
+void sr_redact_scratch_flush(sr_redact_scratch_t *s);
 void sr_redact_scratch_free(sr_redact_scratch_t *s);
 
 /* For tests and benchmarks only. Some built-ins find their match starts
@@ -50,7 +54,8 @@ void sr_redact_scratch_set_hints(sr_redact_scratch_t *s, bool on);
  * Apply every rule that covers rec->input_id to the record's fields, and
  * to rec->raw (the whole received line, for the raw format). When
  * anything changed, the record gets a new text buffer (sr_record_set_text)
- * and SR_REC_REDACTED. Counts syslog_relay_redactions_total{rule}.
+ * and SR_REC_REDACTED. Counts syslog_relay_redactions_total{rule} (in the
+ * scratch, until sr_redact_scratch_flush).
  * Returns the number of replacements made.
  */
 int sr_redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t *rec);
