@@ -142,7 +142,10 @@ static SSL_CTX *ctx_new(bool server, char *err, size_t errlen)
     }
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* Not SSL_MODE_RELEASE_BUFFERS: it frees the read buffer after every
+     * record that empties it, which with a memory BIO is every record, so
+     * each small message cost a 16 KiB malloc and free. Buffers are freed
+     * instead once all input is consumed (wait_input()). */
     if (server) {
         /* Clients such as loggen close without reading the tickets, which makes a TLS 1.3
          * server see resets; and we never resume anyway. */
@@ -347,6 +350,18 @@ fail_bios_owned:
 }
 
 /* Hand everything OpenSSL wrote to on_cipher. Returns 0 or SR_ETLS. */
+static int flush(sr_tls_t *t);
+
+/* Everything fed so far is consumed: send what OpenSSL queued and let an
+ * idle connection hold no record buffers (about 34 KiB each). */
+static int wait_input(sr_tls_t *t)
+{
+    int rc = flush(t);
+
+    SSL_free_buffers(t->ssl); /* refuses while a partial record is held */
+    return rc;
+}
+
 static int flush(sr_tls_t *t)
 {
     char buf[TLS_CHUNK];
@@ -465,7 +480,7 @@ int sr_tls_feed(sr_tls_t *t, const char *data, size_t len)
         if (r != 1) {
             e = SSL_get_error(t->ssl, r);
             if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                return flush(t);
+                return wait_input(t);
             }
             if (e == SSL_ERROR_ZERO_RETURN) {
                 t->peer_closed = true;
@@ -499,7 +514,7 @@ int sr_tls_feed(sr_tls_t *t, const char *data, size_t len)
         }
         e = SSL_get_error(t->ssl, r);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            return flush(t);
+            return wait_input(t);
         }
         if (e == SSL_ERROR_ZERO_RETURN) {
             t->peer_closed = true;
