@@ -517,7 +517,7 @@ static int read_file(const char *path, unsigned char **out, size_t *outlen)
 int sr_tz_load(const char *name, sr_tz_t **out, char *err, size_t errlen)
 {
     sr_tz_t *tz = NULL;
-    int32_t fixed;
+    int32_t fixed = 0;
     const char *dir;
     char *path = NULL;
     unsigned char *buf = NULL;
