@@ -144,14 +144,16 @@ static const unsigned char json_class[256] = {
  * so room is reserved once and bytes are written in place: this is the
  * hottest loop of the file output.
  */
-static void json_escape(sr_buf_t *out, const char *s, size_t n)
+static inline void json_escape(sr_buf_t *out, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, start;
     char *o;
     int k;
 
-    sr_buf_reserve(out, n * 6);
+    if (out->len + n * 6 + 3 > out->cap) {
+        sr_buf_reserve(out, n * 6 + 2); /* and the closing quote */
+    }
     o = out->base + out->len;
     while (i < n) {
         start = i;
@@ -245,11 +247,18 @@ static void json_escape(sr_buf_t *out, const char *s, size_t n)
     out->base[out->len] = '\0';
 }
 
-void sr_json_string(sr_buf_t *out, const char *p, size_t n)
+/* The room json_escape reserves includes the closing quote. */
+static inline void json_str(sr_buf_t *out, const char *p, size_t n)
 {
     buf_putc(out, '"');
     json_escape(out, p, n);
-    buf_putc(out, '"');
+    out->base[out->len++] = '"';
+    out->base[out->len] = '\0';
+}
+
+void sr_json_string(sr_buf_t *out, const char *p, size_t n)
+{
+    json_str(out, p, n);
 }
 
 static void json_slice(sr_buf_t *out, const sr_record_t *r, sr_slice_t s)
@@ -258,7 +267,7 @@ static void json_slice(sr_buf_t *out, const sr_record_t *r, sr_slice_t s)
         buf_put(out, "null", 4);
         return;
     }
-    sr_json_string(out, sr_record_ptr(r, s), s.len);
+    json_str(out, sr_record_ptr(r, s), s.len);
 }
 
 /* ---- time ---------------------------------------------------------------------------------- */
@@ -536,7 +545,7 @@ static void json_sd_value(sr_buf_t *out, const sr_record_t *r, sr_slice_t v, sr_
     }
     sr_buf_reset(tmp);
     sr_sd_unescape(sr_record_ptr(r, v), v.len, tmp);
-    sr_json_string(out, tmp->base ? tmp->base : "", tmp->len);
+    json_str(out, tmp->base ? tmp->base : "", tmp->len);
 }
 
 /* Write the structured_data value (an object, or null when there is none). */
@@ -619,10 +628,10 @@ void sr_format_json(const sr_record_t *r, sr_buf_t *out)
     buf_put(out, ",\"received_at\":\"", 16);
     sr_format_time_us(r->received_us, out);
     buf_put(out, "\",\"source\":", 11);
-    sr_json_string(out, r->source, strnlen(r->source, sizeof(r->source)));
+    json_str(out, r->source, strnlen(r->source, sizeof(r->source)));
     buf_put(out, ",\"input\":", 9);
     if (r->input_name != NULL) {
-        sr_json_string(out, r->input_name, strlen(r->input_name));
+        json_str(out, r->input_name, strlen(r->input_name));
     } else {
         buf_put(out, "\"\"", 2);
     }
@@ -650,13 +659,13 @@ void sr_format_json(const sr_record_t *r, sr_buf_t *out)
     json_sd(out, r);
     buf_put(out, ",\"message\":", 11);
     if (sr_slice_present(r->message)) {
-        sr_json_string(out, sr_record_ptr(r, r->message), r->message.len);
+        json_str(out, sr_record_ptr(r, r->message), r->message.len);
     } else {
         buf_put(out, "\"\"", 2);
     }
     buf_put(out, ",\"parse_error\":", 15);
     if (r->parse_error != NULL) {
-        sr_json_string(out, r->parse_error, strlen(r->parse_error));
+        json_str(out, r->parse_error, strlen(r->parse_error));
     } else {
         buf_put(out, "null", 4);
     }
