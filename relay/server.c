@@ -15,11 +15,22 @@
  * the pipeline applies back-pressure.
  *
  * Threads: one uv loop per worker. The only cross-thread state is the
- * input_t connection counter (atomic), the pipeline handover and the
- * worker's stop flag (delivered with uv_async_send).
+ * input_t connection counter (atomic), each worker's count of open
+ * connections (atomic) and its queue of handed-off sockets (locked), the
+ * pipeline handover and the worker's stop flag (delivered, like handed-off
+ * sockets, with uv_async_send).
+ *
+ * Balance: every worker listens on its own SO_REUSEPORT socket and the
+ * kernel picks one by a hash of the addresses, so a few long-lived
+ * connections often land on one worker (4 senders on 2 workers: 3:1 or
+ * 4:0 in 10 of 16 cases). A worker that accepts a connection while
+ * another has fewer open hands the socket over to it; connections end up
+ * spread by count, whichever socket the kernel chose.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -94,9 +105,20 @@ typedef struct conn_s {
     char peer[112];  /* ip:port, for logs */
 } conn_t;
 
+/* An accepted socket handed to another worker. */
+typedef struct handoff_s {
+    int fd;
+    size_t listener; /* index into the worker's listeners (= the input's) */
+} handoff_t;
+
 struct worker_s {
     int idx;
     sr_server_t *srv;
+    atomic_int n_conns;    /* stream connections open here or handed here */
+    pthread_mutex_t hand_mu;
+    handoff_t *hand;       /* sockets handed to this worker, not yet adopted */
+    size_t n_hand;
+    size_t cap_hand;
     uv_thread_t tid;
     uv_loop_t loop;
     uv_async_t wake;
@@ -241,6 +263,7 @@ static void on_conn_closed(uv_handle_t *h)
         atomic_fetch_sub(&c->l->in->conns, 1);
         sr_metric_add(c->l->in->m_conns, -1);
     }
+    atomic_fetch_sub(&w->n_conns, 1);
     sr_framer_free(&c->framer);
     if (c->tls) {
         sr_tls_free(c->tls);
@@ -466,22 +489,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
 }
 
-static void on_connection(uv_stream_t *server, int status)
+/* A connection object on l's worker loop, listed there (the caller has
+ * counted it in n_conns), its handle not yet holding a socket. */
+static conn_t *conn_new(listener_t *l)
 {
-    listener_t *l = server->data;
     worker_t *w = l->w;
-    const sr_input_conf_t *ic = l->in->conf;
-    struct sockaddr_storage ss;
-    int len = sizeof(ss), port;
-    conn_t *c;
-    char ip[64];
+    conn_t *c = sr_calloc(1, sizeof(*c));
 
-    if (status < 0) {
-        sr_log_limited(&l->rl[RL_ACCEPT], SR_LOG_WARNING, "input \"%s\": accept failed: %s",
-                       ic->name, sr_strerror(status));
-        return;
-    }
-    c = sr_calloc(1, sizeof(*c));
     c->l = l;
     uv_tcp_init(&w->loop, &c->tcp);
     c->tcp.data = c;
@@ -491,10 +505,110 @@ static void on_connection(uv_stream_t *server, int status)
     }
     w->conns = c;
     c->state = CONN_PROXY;
+    return c;
+}
+
+static void conn_start(conn_t *c);
+
+/* The worker with the fewest connections, if it has fewer than w. */
+static worker_t *less_loaded(worker_t *w)
+{
+    sr_server_t *s = w->srv;
+    worker_t *best = w;
+    int least = atomic_load(&w->n_conns);
+    size_t i;
+
+    for (i = 0; i < s->n_workers; i++) {
+        worker_t *o = &s->workers[i];
+        int n = atomic_load(&o->n_conns);
+
+        /* Every worker's loop exists before any thread starts; one whose
+         * thread has not run yet adopts the socket when it does. */
+        if (o != w && !atomic_load(&o->stop) && n < least) {
+            best = o;
+            least = n;
+        }
+    }
+    return best;
+}
+
+/* Queue the socket of c (just accepted here) for worker `to`, as a
+ * duplicate descriptor: closing c's handle then closes only the original.
+ * False when it cannot be duplicated (out of descriptors): c stays here. */
+static bool hand_off(conn_t *c, worker_t *to)
+{
+    uv_os_fd_t fd;
+    int dup_fd;
+
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0 ||
+        (dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+        return false;
+    }
+    atomic_fetch_add(&to->n_conns, 1);
+    pthread_mutex_lock(&to->hand_mu);
+    if (to->n_hand == to->cap_hand) {
+        to->cap_hand = to->cap_hand ? to->cap_hand * 2 : 16;
+        to->hand = sr_realloc(to->hand, to->cap_hand * sizeof(*to->hand));
+    }
+    to->hand[to->n_hand].fd = dup_fd;
+    to->hand[to->n_hand].listener = (size_t)(c->l - c->l->w->listeners);
+    to->n_hand++;
+    pthread_mutex_unlock(&to->hand_mu);
+    uv_async_send(&to->wake);
+    return true;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    listener_t *l = server->data;
+    worker_t *w = l->w, *to;
+    const sr_input_conf_t *ic = l->in->conf;
+    conn_t *c;
+
+    if (status < 0) {
+        sr_log_limited(&l->rl[RL_ACCEPT], SR_LOG_WARNING, "input \"%s\": accept failed: %s",
+                       ic->name, sr_strerror(status));
+        return;
+    }
+    atomic_fetch_add(&w->n_conns, 1);
+    c = conn_new(l);
     if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
         conn_close(c, false);
         return;
     }
+    to = less_loaded(w);
+    if (to != w && hand_off(c, to)) {
+        conn_close(c, false); /* the duplicate lives on in `to` */
+        return;
+    }
+    conn_start(c);
+}
+
+/* A handed-off socket arrives: adopt it as if accepted here. Already
+ * counted in w->n_conns by the worker that handed it over. */
+static void adopt(worker_t *w, const handoff_t *h)
+{
+    conn_t *c = conn_new(&w->listeners[h->listener]);
+
+    if (uv_tcp_open(&c->tcp, h->fd) < 0) {
+        close(h->fd);
+        conn_close(c, false);
+        return;
+    }
+    conn_start(c);
+}
+
+/* An accepted connection: name its peer, apply max_connections, start
+ * the PROXY header, TLS handshake or framing, and start reading. */
+static void conn_start(conn_t *c)
+{
+    listener_t *l = c->l;
+    worker_t *w = l->w;
+    const sr_input_conf_t *ic = l->in->conf;
+    struct sockaddr_storage ss;
+    int len = sizeof(ss), port;
+    char ip[64];
+
     uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len);
     addr_text((struct sockaddr *)&ss, ip, sizeof(ip), &port);
     snprintf(c->source, sizeof(c->source), "%.47s", ip);
@@ -509,6 +623,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     c->counted = true;
     sr_metric_add(l->in->m_conns, 1);
+    sr_debug("input \"%s\": connection from %s on worker %d", ic->name, c->peer, w->idx);
     c->opened_ms = c->active_ms = uv_now(&w->loop);
     uv_tcp_nodelay(&c->tcp, 1);
     sr_framer_init(&c->framer, (sr_framing_t)ic->framing, (uint32_t)ic->max_message_size);
@@ -710,8 +825,25 @@ static void on_wake(uv_async_t *a)
 {
     worker_t *w = a->data;
     conn_t *c, *next;
-    size_t i;
+    handoff_t *hand;
+    size_t i, n;
 
+    pthread_mutex_lock(&w->hand_mu);
+    hand = w->hand;
+    n = w->n_hand;
+    w->hand = NULL;
+    w->n_hand = 0;
+    w->cap_hand = 0;
+    pthread_mutex_unlock(&w->hand_mu);
+    for (i = 0; i < n; i++) {
+        if (atomic_load(&w->stop)) {
+            close(hand[i].fd);
+            atomic_fetch_sub(&w->n_conns, 1);
+        } else {
+            adopt(w, &hand[i]);
+        }
+    }
+    free(hand);
     if (!atomic_load(&w->stop)) {
         return;
     }
@@ -751,6 +883,7 @@ static int worker_init(sr_server_t *s, worker_t *w, int idx)
 
     w->idx = idx;
     w->srv = s;
+    pthread_mutex_init(&w->hand_mu, NULL);
     uv_loop_init(&w->loop);
     uv_async_init(&w->loop, &w->wake, on_wake);
     w->wake.data = w;
@@ -907,6 +1040,11 @@ void sr_server_destroy(sr_server_t *s)
             uv_run(&w->loop, UV_RUN_DEFAULT);
         }
         uv_loop_close(&w->loop);
+        for (j = 0; j < w->n_hand; j++) {
+            close(w->hand[j].fd); /* handed over after this worker stopped */
+        }
+        free(w->hand);
+        pthread_mutex_destroy(&w->hand_mu);
         sr_ingest_free(&w->ingest);
         for (j = 0; j < w->n_listeners; j++) {
             free(w->listeners[j].ubuf);
