@@ -144,6 +144,10 @@ ticks_of() { # utime+stime of a process, its live children and its reaped ones, 
 }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 now_s() { date +%s.%N; }
+# "STEAL TOTAL": the machine's stolen and total CPU ticks so far (/proc/stat).
+# On a virtual machine the hypervisor's steal changes every figure here,
+# the peers' as much as the relay's; a run's share of it is in the table.
+cpu_ticks() { awk '$1 == "cpu" {t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t; exit}' /proc/stat; }
 
 wait_listen() { # PROTO PORT: until something listens there (10 s)
     local i flag=-Hltn
@@ -300,7 +304,7 @@ send() {
 # run_one SERVER: start it, send, wait until its output stops growing,
 # record a line in RESULTS.
 run_one() {
-    local srv=$1 t0 t1 tl c0 c1 hwm sent got last cur stable hz frame
+    local srv=$1 t0 t1 tl c0 c1 hwm sent got last cur stable hz frame st0 st1
     D=$W/run/$SCEN-$srv
     rm -rf "$D"
     mkdir -p "$D"
@@ -324,6 +328,7 @@ run_one() {
     fi
     sleep 0.3
     c0=$(ticks_of "$SPID")
+    st0=$(cpu_ticks)
     t0=$(now_s)
     sent=$(send)
     # Drain: wait until the output has not grown for 2 s (at most 60 s).
@@ -343,6 +348,7 @@ run_one() {
         fi
     done
     c1=$(ticks_of "$SPID")
+    st1=$(cpu_ticks)
     hwm=$(hwm_kb "$SPID")
     kill -TERM "$SPID" 2>/dev/null
     for _ in $(seq 1 100); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
@@ -362,11 +368,13 @@ run_one() {
     hz=$(getconf CLK_TCK)
     sent=${sent:-0}
     awk -v s="$SCEN" -v v="$srv" -v sent="$sent" -v got="$got" -v t0="$t0" -v tl="$tl" \
-        -v c0="$c0" -v c1="$c1" -v hz="$hz" -v hwm="$hwm" 'BEGIN {
+        -v c0="$c0" -v c1="$c1" -v hz="$hz" -v hwm="$hwm" -v st0="$st0" -v st1="$st1" 'BEGIN {
         cpu = (c1 - c0) / hz; wall = tl - t0; if (wall <= 0) wall = 1
-        printf "%s\t%s\t%d\t%d\t%.3f\t%.0f\t%.2f\t%.3f\t%.1f\n", s, v, sent, got,
+        split(st0, a, " "); split(st1, b, " ")
+        steal = (b[2] > a[2] ? (b[1] - a[1]) * 100 / (b[2] - a[2]) : 0)
+        printf "%s\t%s\t%d\t%d\t%.3f\t%.0f\t%.2f\t%.3f\t%.1f\t%.1f\n", s, v, sent, got,
             (sent > 0 ? (sent - got) * 100 / sent : 0), got / wall, cpu,
-            (got > 0 ? cpu * 1e6 / got : 0), hwm / 1024 }' | tee -a "$RESULTS" >&2
+            (got > 0 ? cpu * 1e6 / got : 0), hwm / 1024, steal }' | tee -a "$RESULTS" >&2
 }
 
 # ---- main ----------------------------------------------------------------------
@@ -374,7 +382,7 @@ run_one() {
 setup
 : >"$RESULTS"
 say "sender: $SENDER, $CONNS connections, $SIZE-byte messages, $DUR s x $RUNS runs"
-say "columns: scenario server sent delivered loss% msg/s cpu-s cpu-s/M peak-rss-MB"
+say "columns: scenario server sent delivered loss% msg/s cpu-s cpu-s/M peak-rss-MB steal%"
 for run in $(seq 1 "$RUNS"); do
     for SCEN in $SCENARIOS; do
         for srv in $SERVERS; do
@@ -391,7 +399,7 @@ rows = collections.defaultdict(list)
 order = []
 for line in open(path):
     f = line.rstrip("\n").split("\t")
-    if len(f) < 9:
+    if len(f) < 10:
         continue
     key = (f[0], f[1])
     if key not in rows:
@@ -399,15 +407,19 @@ for line in open(path):
     rows[key].append([float(x) for x in f[2:]])
 med = {k: [statistics.median(c) for c in zip(*v)] for k, v in rows.items()}
 print(f"\nsender {sender}, {dur} s x {runs} run(s), medians\n")
-print("| scenario | server | sent | delivered | loss | msg/s | CPU-s/M | peak RSS MB | relay rate ratio | relay CPU/M ratio |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| scenario | server | sent | delivered | loss | msg/s | CPU-s/M | peak RSS MB | relay rate ratio | relay CPU/M ratio | steal |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for k in order:
     s, v = k
-    sent, got, loss, rate, cpu, cpm, rss = med[k]
+    sent, got, loss, rate, cpu, cpm, rss, steal = med[k]
     r = med.get((s, "relay"))
     ratio_rate = ratio_cpu = ""
     if r and v != "relay":
         ratio_rate = f"{r[3] / rate:.2f}x" if rate else ""
         ratio_cpu = f"{r[5] / cpm:.2f}x" if cpm else ""
-    print(f"| {s} | {v} | {sent:.0f} | {got:.0f} | {loss:.2f}% | {rate:,.0f} | {cpm:.3f} | {rss:.1f} | {ratio_rate} | {ratio_cpu} |")
+    print(f"| {s} | {v} | {sent:.0f} | {got:.0f} | {loss:.2f}% | {rate:,.0f} | {cpm:.3f} | {rss:.1f} | {ratio_rate} | {ratio_cpu} | {steal:.0f}% |")
+worst = max(max(r[7] for r in v) for v in rows.values())
+if worst > 5:
+    print(f"\nsteal: the hypervisor took up to {worst:.0f}% of the CPU time in a run; "
+          "compare ratios within a run, not figures across runs")
 EOF
