@@ -301,6 +301,10 @@ static void put_digits(char *end, unsigned long v, int width)
 static __thread bool tcache_valid;
 static __thread time_t tcache_sec;
 static __thread char tcache_text[20];
+/* And the whole text of the last instant: the records of one read share
+ * their receive time, so most records repeat the one before. */
+static __thread int64_t tcache_us;
+static __thread char tcache_full[27];
 
 void sr_format_time_us(int64_t us, sr_buf_t *out)
 {
@@ -309,6 +313,10 @@ void sr_format_time_us(int64_t us, sr_buf_t *out)
     long frac;
     char *o;
 
+    if (tcache_valid && us == tcache_us) {
+        buf_put(out, tcache_full, sizeof(tcache_full));
+        return;
+    }
     split_us(us, &sec, &frac);
     if (!tcache_valid || sec != tcache_sec) {
         bool failed = gmtime_r(&sec, &tm) == NULL;
@@ -340,14 +348,13 @@ void sr_format_time_us(int64_t us, sr_buf_t *out)
         tcache_sec = sec;
         tcache_valid = true;
     }
-    sr_buf_reserve(out, 27);
-    o = out->base + out->len;
+    o = tcache_full;
     memcpy(o, tcache_text, 19);
     o[19] = '.';
     put_digits(o + 26, (unsigned long)frac, 6);
     o[26] = 'Z';
-    out->len += 27;
-    out->base[out->len] = '\0';
+    tcache_us = us;
+    buf_put(out, tcache_full, sizeof(tcache_full));
 }
 
 /* ---- JSON record --------------------------------------------------------------------------- */
@@ -635,9 +642,19 @@ void sr_format_json(const sr_record_t *r, sr_buf_t *out)
     } else {
         buf_put(out, "\"\"", 2);
     }
-    buf_put(out, ",\"format\":\"", 11);
-    sr_buf_puts(out, sr_format_name(r->format));
-    buf_put(out, "\",\"facility\":", 13);
+    switch (r->format) {
+#define FORMAT_KEYS(name) ",\"format\":\"" name "\",\"facility\":"
+    case SR_FORMAT_RFC5424:
+        buf_put(out, FORMAT_KEYS("rfc5424"), sizeof(FORMAT_KEYS("rfc5424")) - 1);
+        break;
+    case SR_FORMAT_RFC3164:
+        buf_put(out, FORMAT_KEYS("rfc3164"), sizeof(FORMAT_KEYS("rfc3164")) - 1);
+        break;
+    default:
+        buf_put(out, FORMAT_KEYS("raw"), sizeof(FORMAT_KEYS("raw")) - 1);
+        break;
+#undef FORMAT_KEYS
+    }
     put_small_int(out, r->facility);
     buf_put(out, ",\"severity\":", 12);
     put_small_int(out, r->severity);
