@@ -315,6 +315,146 @@ static size_t hint_ipv6(const unsigned char *p, size_t n, size_t start)
     return HINT_NONE;
 }
 
+/* The first ':' or '=' in p[i..n), or n. */
+static size_t next_delim(const unsigned char *p, size_t n, size_t i)
+{
+    u8x16_t v, a, b;
+    uint64_t m[2];
+
+    for (; i + 16 <= n; i += 16) {
+        memcpy(&v, p + i, 16);
+        a = (u8x16_t)(v == (unsigned char)':');
+        b = (u8x16_t)(v == (unsigned char)'=');
+        v = a | b;
+        memcpy(m, &v, 16);
+        if ((m[0] | m[1]) != 0) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return i + (m[0] != 0 ? (size_t)__builtin_ctzll(m[0]) / 8
+                                  : 8 + (size_t)__builtin_ctzll(m[1]) / 8);
+#else
+            break;
+#endif
+        }
+    }
+    while (i < n && p[i] != ':' && p[i] != '=') {
+        i++;
+    }
+    return i;
+}
+
+/* PCRE2's \s without UCP: space, \t, \n, \v, \f, \r. */
+static bool is_pcre_space(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* p[e - len..e) is lit (lower case) in any case. */
+static bool ends_with_ci(const unsigned char *p, size_t e, const char *lit, size_t len)
+{
+    size_t i;
+
+    if (e < len) {
+        return false;
+    }
+    for (i = 0; i < len; i++) {
+        if ((p[e - len + i] | 0x20) != (unsigned char)lit[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Smaller of best and e - len when p[e - len..e) is word (any case). */
+static size_t word_start(const unsigned char *p, size_t e, const char *word, size_t len,
+                         size_t best)
+{
+    return ends_with_ci(p, e, word, len) && e - len < best ? e - len : best;
+}
+
+/* The start of a SECRET_KEYS word that ends at e, the smallest one if
+ * several do, or HINT_NONE. Dispatched on the last letter, which rules
+ * out most delimiters at once (key=value logs have many). */
+static size_t secret_key_start(const unsigned char *p, size_t e)
+{
+    static const char *const keyed[] = {"api", "access", "secret", "private"};
+    size_t best = HINT_NONE, i, k;
+
+    if (e == 0) {
+        return HINT_NONE;
+    }
+    switch (p[e - 1] | 0x20) {
+    case 'd':
+        best = word_start(p, e, "password", 8, best);
+        best = word_start(p, e, "passwd", 6, best);
+        return word_start(p, e, "pwd", 3, best);
+    case 'e':
+        return word_start(p, e, "passphrase", 10, best);
+    case 't':
+        return word_start(p, e, "secret", 6, best);
+    case 'n':
+        return word_start(p, e, "token", 5, best);
+    case 'l':
+        return word_start(p, e, "credential", 10, best);
+    case 's':
+        return word_start(p, e, "credentials", 11, best);
+    case 'y':
+        /* apikey, and NAME[_.-]?key */
+        if (!ends_with_ci(p, e, "key", 3)) {
+            return HINT_NONE;
+        }
+        k = e - 3;
+        for (i = 0; i < SR_ARRAY_SIZE(keyed); i++) {
+            size_t n = strlen(keyed[i]);
+
+            best = word_start(p, k, keyed[i], n, best);
+            if (k > 0 && (p[k - 1] == '_' || p[k - 1] == '.' || p[k - 1] == '-')) {
+                best = word_start(p, k - 1, keyed[i], n, best);
+            }
+        }
+        return best;
+    default:
+        return HINT_NONE;
+    }
+}
+
+/*
+ * password_kv: SECRET_KEYS (?:\\?["'])? \s* (?::|=>?) ... with nothing
+ * before the key word. A match at s has a key word at s, ending at e,
+ * then an optional quote (after an optional backslash), white space and
+ * a ':' or '=' at d; none of those bytes is ':' or '=', so d is the first
+ * delimiter after s, and e is found from d alone: back over white space,
+ * over one quote and one backslash before it (key words end in a
+ * letter). So: for each delimiter at or after start, in order, the key
+ * words that end at its e give the candidates; the smallest at or after
+ * start is the answer. Every match starting before a delimiter d uses d,
+ * so no candidate of a later delimiter comes before one of d. Elsewhere
+ * PCRE2 fails within the key word, or at the byte after it (\s* is
+ * possessive there, followed by a delimiter \s lacks).
+ */
+static size_t hint_password_kv(const unsigned char *p, size_t n, size_t start)
+{
+    size_t d = start, e, c;
+
+    while ((d = next_delim(p, n, d)) < n) {
+        e = d;
+        while (e > start && is_pcre_space(p[e - 1])) {
+            e--;
+        }
+        if (e > start && (p[e - 1] == '"' || p[e - 1] == '\'')) {
+            e--;
+            if (e > start && p[e - 1] == '\\') {
+                e--;
+            }
+        }
+        c = secret_key_start(p, e);
+        if (c != HINT_NONE && c >= start) {
+            return c;
+        }
+        d++;
+    }
+    return HINT_NONE;
+}
+
 /* ---- the built-in library ------------------------------------------ */
 
 typedef struct builtin_s {
@@ -388,7 +528,7 @@ static const builtin_t builtins[] = {
      "|(?<=\")(?:[^\"\\\\\\r\\n]|\\\\.)++"
      "|(?<=')[^'\\r\\n]++"
      "|(?<![\"'])(?:[^\\s,;&\"'}\\]\\\\]|\\\\(?![\"']))++)",
-     "${1}[REDACTED]", "^[A-Za-z0-9_.-]*?" SECRET_KEYS "$", NULL},
+     "${1}[REDACTED]", "^[A-Za-z0-9_.-]*?" SECRET_KEYS "$", hint_password_kv},
 };
 
 const char *const sr_redact_builtin_names[] = {

@@ -21,6 +21,7 @@ static const char *const sets[] = {
     "- builtin: email\n",
     "- builtin: ipv4\n",
     "- builtin: ipv6\n",
+    "- builtin: password_kv\n",
     "- builtin: credit_card\n- builtin: email\n- builtin: ipv4\n- builtin: ipv6\n"
     "- builtin: aws_access_key_id\n- builtin: aws_secret_access_key\n"
     "- builtin: bearer_token\n- builtin: jwt\n- builtin: password_kv\n",

@@ -950,6 +950,33 @@ static void put_colons(sr_buf_t *b)
     }
 }
 
+/* KEY=VALUE and its variants, right and wrong: key words of password_kv
+ * in any case, with prefixes and separators, quotes and backslashes, white
+ * space, ':' '=' "=>", values quoted or not. */
+static void put_kv(sr_buf_t *b)
+{
+    static const char *const keys[] = {
+        "password", "PassWord", "passwd",  "passphrase", "pwd",        "secret",    "token",
+        "tokens",   "apikey",   "api_key", "API.KEY",    "api-key",    "apiKey",    "access_key",
+        "ACCESSKEY", "secret-key", "secretkey", "private_key", "private.key", "credential",
+        "credentials", "key",   "word",    "pass",       "db_password", "x-token",  "mysecret",
+    };
+    static const char *const quotes[] = {"", "", "", "\"", "'", "\\\"", "\\'", " \""};
+    static const char *const spaces[] = {"", "", " ", "  ", "\t", " \n", "\r\n "};
+    static const char *const delims[] = {"=", "=", ":", ":", "=>", "=>>", "", ";", "==", "::"};
+    static const char *const values[] = {"hunter2", "\"s3cr3t\"", "'x y'", "\\\"esc\\\"",
+                                         "[REDACTED]", "a,b", "}", "", "\"a\\\"b\"",
+                                         "v;w", "p&q", "\\x"};
+
+    sr_buf_puts(b, keys[rnd(SR_ARRAY_SIZE(keys))]);
+    sr_buf_puts(b, quotes[rnd(SR_ARRAY_SIZE(quotes))]);
+    sr_buf_puts(b, spaces[rnd(SR_ARRAY_SIZE(spaces))]);
+    sr_buf_puts(b, delims[rnd(SR_ARRAY_SIZE(delims))]);
+    sr_buf_puts(b, spaces[rnd(SR_ARRAY_SIZE(spaces))]);
+    sr_buf_puts(b, quotes[rnd(SR_ARRAY_SIZE(quotes))]);
+    sr_buf_puts(b, values[rnd(SR_ARRAY_SIZE(values))]);
+}
+
 /* Fixed pieces: edge cases of the hinted rules. */
 static const char *const pieces[] = {
     "@",
@@ -1032,7 +1059,7 @@ static void gen_string(sr_buf_t *b)
     uint32_t i, n = 1 + rnd(12), j, len;
 
     for (i = 0; i < n; i++) {
-        switch (rnd(12)) {
+        switch (rnd(13)) {
         case 0:
         case 1:
             put_digit_run(b);
@@ -1057,6 +1084,9 @@ static void gen_string(sr_buf_t *b)
             break;
         case 7:
             put_colons(b);
+            break;
+        case 8:
+            put_kv(b);
             break;
         default:
             sr_buf_puts(b, pieces[rnd(SR_ARRAY_SIZE(pieces))]);
@@ -1110,6 +1140,7 @@ static const char *const diff_sets[] = {
     "- builtin: credit_card\n- builtin: email\n",
     "- builtin: ipv4\n",
     "- builtin: ipv6\n",
+    "- builtin: password_kv\n",
     /* A rule before them changes what they see. */
     "- name: pre\n  pattern: '[0-9]{3}'\n  replacement: '1 @'\n"
     "- builtin: email\n- builtin: credit_card\n- builtin: ipv6\n- builtin: ipv4\n",
@@ -1120,7 +1151,8 @@ static const char *const diff_sets[] = {
     "- builtin: credit_card\n  match_limit: 10000\n  depth_limit: 10000\n"
     "- builtin: email\n  match_limit: 10000\n  depth_limit: 10000\n"
     "- builtin: ipv4\n  match_limit: 10000\n  depth_limit: 10000\n"
-    "- builtin: ipv6\n  match_limit: 10000\n  depth_limit: 10000\n",
+    "- builtin: ipv6\n  match_limit: 10000\n  depth_limit: 10000\n"
+    "- builtin: password_kv\n  match_limit: 10000\n  depth_limit: 10000\n",
 };
 
 START_TEST(test_hints_match_plain_search)
@@ -1166,13 +1198,17 @@ START_TEST(test_hints_long_fields)
     static const char *const units[] = {
         "1 ",     "1-",   "4111-", "1.", "1.1.", "1.1.1.1.", "a",   "a@",      "a.",
         "a@b.",   ".@",   "ab:",   "1:", "::",   "1::1:",    "f:",  "4111",    "41111111111111111.",
-        "1.1.1.", "9 9 ", "a@a@",  "@a", "1.a.", "-@a.b-",   "0:0", "x1.2.3.4"};
+        "1.1.1.", "9 9 ", "a@a@",  "@a", "1.a.", "-@a.b-",   "0:0", "x1.2.3.4",
+        "pwd:",   "pwd ", "password\t", " =", "token=\"", "key=", "apikey:'", "\\\"=",
+        "secret_key", "=",  "PWD = "};
     static const char *const sets[] = {
-        "- builtin: credit_card\n- builtin: email\n- builtin: ipv4\n- builtin: ipv6\n",
+        "- builtin: credit_card\n- builtin: email\n- builtin: ipv4\n- builtin: ipv6\n"
+        "- builtin: password_kv\n",
         "- builtin: credit_card\n  match_limit: 10000\n  depth_limit: 10000\n"
         "- builtin: email\n  match_limit: 10000\n  depth_limit: 10000\n"
         "- builtin: ipv4\n  match_limit: 10000\n  depth_limit: 10000\n"
-        "- builtin: ipv6\n  match_limit: 10000\n  depth_limit: 10000\n",
+        "- builtin: ipv6\n  match_limit: 10000\n  depth_limit: 10000\n"
+        "- builtin: password_kv\n  match_limit: 10000\n  depth_limit: 10000\n",
     };
     sr_redactor_t *r;
     sr_redact_scratch_t *with, *without;
