@@ -96,27 +96,43 @@ static bool is_digit(unsigned char c)
  * vector extensions (SSE2 on x86-64, NEON on arm64, plain code
  * elsewhere): (b - '0') < 10 as unsigned bytes holds for digits alone.
  * In the block with a digit, the lowest set byte of the mask is the
- * first digit when the machine is little-endian; otherwise, a byte at a
- * time.
+ * first digit when the machine is little-endian (first_lane); otherwise
+ * first_lane looks a byte at a time. next_delim below works the same way.
  */
 typedef unsigned char u8x16_t __attribute__((vector_size(16)));
+
+/* The first lane of a vector comparison's result that is set, or 16. */
+static inline size_t first_lane(u8x16_t v)
+{
+    uint64_t m[2];
+
+    memcpy(m, &v, 16);
+    if ((m[0] | m[1]) == 0) {
+        return 16;
+    }
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return m[0] != 0 ? (size_t)__builtin_ctzll(m[0]) / 8 : 8 + (size_t)__builtin_ctzll(m[1]) / 8;
+#else
+    {
+        size_t k = 0;
+
+        while (v[k] == 0) {
+            k++;
+        }
+        return k;
+    }
+#endif
+}
 
 static size_t next_digit(const unsigned char *p, size_t n, size_t i)
 {
     u8x16_t v;
-    uint64_t m[2];
+    size_t k;
 
     for (; i + 16 <= n; i += 16) {
         memcpy(&v, p + i, 16);
-        v = (u8x16_t)(v - (unsigned char)'0' < (unsigned char)10);
-        memcpy(m, &v, 16);
-        if ((m[0] | m[1]) != 0) {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            return i + (m[0] != 0 ? (size_t)__builtin_ctzll(m[0]) / 8
-                                  : 8 + (size_t)__builtin_ctzll(m[1]) / 8);
-#else
-            break;
-#endif
+        if ((k = first_lane((u8x16_t)(v - (unsigned char)'0' < (unsigned char)10))) < 16) {
+            return i + k;
         }
     }
     while (i < n && !is_digit(p[i])) {
@@ -318,22 +334,14 @@ static size_t hint_ipv6(const unsigned char *p, size_t n, size_t start)
 /* The first ':' or '=' in p[i..n), or n. */
 static size_t next_delim(const unsigned char *p, size_t n, size_t i)
 {
-    u8x16_t v, a, b;
-    uint64_t m[2];
+    u8x16_t v;
+    size_t k;
 
     for (; i + 16 <= n; i += 16) {
         memcpy(&v, p + i, 16);
-        a = (u8x16_t)(v == (unsigned char)':');
-        b = (u8x16_t)(v == (unsigned char)'=');
-        v = a | b;
-        memcpy(m, &v, 16);
-        if ((m[0] | m[1]) != 0) {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            return i + (m[0] != 0 ? (size_t)__builtin_ctzll(m[0]) / 8
-                                  : 8 + (size_t)__builtin_ctzll(m[1]) / 8);
-#else
-            break;
-#endif
+        if ((k = first_lane((u8x16_t)(v == (unsigned char)':') | (u8x16_t)(v == (unsigned char)'='))) <
+            16) {
+            return i + k;
         }
     }
     while (i < n && p[i] != ':' && p[i] != '=') {
