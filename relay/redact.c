@@ -89,16 +89,6 @@ static bool is_digit(unsigned char c)
     return (unsigned char)(c - '0') < 10;
 }
 
-/*
- * The offset of the first ASCII digit in p[i..n), or n. Most bytes of a
- * record are not digits, and a byte at a time this scan was most of the
- * credit_card hint's time, so it tests sixteen at once with GCC/Clang
- * vector extensions (SSE2 on x86-64, NEON on arm64, plain code
- * elsewhere): (b - '0') < 10 as unsigned bytes holds for digits alone.
- * In the block with a digit, the lowest set byte of the mask is the
- * first digit when the machine is little-endian (first_lane); otherwise
- * first_lane looks a byte at a time. next_delim below works the same way.
- */
 typedef unsigned char u8x16_t __attribute__((vector_size(16)));
 
 /* The first lane of a vector comparison's result that is set, or 16. */
@@ -124,6 +114,16 @@ static inline size_t first_lane(u8x16_t v)
 #endif
 }
 
+/*
+ * The offset of the first ASCII digit in p[i..n), or n. Most bytes of a
+ * record are not digits, and a byte at a time this scan was most of the
+ * credit_card hint's time, so it tests sixteen at once with GCC/Clang
+ * vector extensions (SSE2 on x86-64, NEON on arm64, plain code
+ * elsewhere): (b - '0') < 10 as unsigned bytes holds for digits alone.
+ * In the block with a digit, the lowest set byte of the mask is the
+ * first digit when the machine is little-endian (first_lane); otherwise
+ * first_lane looks a byte at a time. next_delim below works the same way.
+ */
 static size_t next_digit(const unsigned char *p, size_t n, size_t i)
 {
     u8x16_t v;
