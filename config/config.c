@@ -40,7 +40,8 @@ static const sr_cfg_key_t top_keys[] = {
     {"log_level", SR_CFG_ENUM, "info", 0, 0, offsetof(sr_config_t, log_level), log_levels, NULL,
      0, "The relay's own log level (stderr)."},
     {"workers", SR_CFG_INT, "0", 0, 64, offsetof(sr_config_t, workers), NULL, NULL, 0,
-     "Threads that read inputs and parse; 0 means one per CPU core."},
+     "Threads that read inputs and parse; 0 means one per CPU core. New connections go to the "
+     "thread with the fewest open."},
     {"shutdown_timeout", SR_CFG_DURATION, "10s", 0, HOUR,
      offsetof(sr_config_t, shutdown_timeout_ms), NULL, NULL, 0,
      "On SIGTERM/SIGINT, how long to try delivering queued records before persisting or "
