@@ -48,7 +48,7 @@ size_t sr_parse_pri(const char *p, size_t n, int *pri)
  * length of the timestamp at p, or 0 when it is not one. Does not look at
  * what follows it.
  */
-size_t sr__parse_datetime(const char *p, size_t n, int64_t *local)
+size_t sr__parse_datetime(const char *p, size_t n)
 {
     size_t i, f;
     int y, mo, d;
@@ -75,10 +75,6 @@ size_t sr__parse_datetime(const char *p, size_t n, int64_t *local)
         }
         i += 1 + f;
     }
-    if (local != NULL) {
-        *local = sr_days_from_civil(y, mo, d) * 86400 + sr__num(p + 11, 2) * 3600 +
-                 sr__num(p + 14, 2) * 60 + sr__num(p + 17, 2);
-    }
     return i;
 }
 
@@ -96,7 +92,7 @@ size_t sr__parse_zone(const char *p, size_t n)
 
 size_t sr__parse_rfc3339(const char *p, size_t n)
 {
-    size_t i = sr__parse_datetime(p, n, NULL), z;
+    size_t i = sr__parse_datetime(p, n), z;
 
     if (i == 0 || (z = sr__parse_zone(p + i, n - i)) == 0) {
         return 0;
@@ -104,9 +100,11 @@ size_t sr__parse_rfc3339(const char *p, size_t n)
     return i + z;
 }
 
-sr_slice_t sr__append_zoned(sr_record_t *rec, const char *dt, size_t len, int64_t local,
-                            const sr_tz_t *tz)
+sr_slice_t sr__append_zoned(sr_record_t *rec, const char *dt, size_t len, const sr_tz_t *tz)
 {
+    int64_t local = sr_days_from_civil(sr__num(dt, 4), sr__num(dt + 5, 2), sr__num(dt + 8, 2)) *
+                        86400 +
+                    sr__num(dt + 11, 2) * 3600 + sr__num(dt + 14, 2) * 60 + sr__num(dt + 17, 2);
     int32_t off = sr_tz_offset_for_local(tz, local);
     uint32_t a = (uint32_t)(off < 0 ? -off : off);
     char buf[48];

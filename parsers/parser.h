@@ -65,19 +65,18 @@ size_t sr_parse_pri(const char *p, size_t n, int *pri);
 size_t sr__parse_rfc3339(const char *p, size_t n);
 
 /* Shared within parsers/: the length of "YYYY-MM-DDThh:mm:ss[.f]" (ranges
- * checked, no zone) at the start of p[0..n), or 0; *local (may be NULL)
- * gets it as seconds of local civil time since 1970-01-01T00:00:00. */
-size_t sr__parse_datetime(const char *p, size_t n, int64_t *local);
+ * checked, no zone) at the start of p[0..n), or 0. */
+size_t sr__parse_datetime(const char *p, size_t n);
 
 /* Shared within parsers/: the length of an RFC 3339 zone ("Z", or +hh:mm
  * or -hh:mm, ranges checked) at the start of p[0..n), or 0. */
 size_t sr__parse_zone(const char *p, size_t n);
 
-/* Shared within parsers/: append dt[0..len) (a date-time without zone)
- * plus the offset of tz (NULL: UTC) at that local time, "+hh:mm", to the
- * record's text; the slice, or absent when there is no room. */
-sr_slice_t sr__append_zoned(sr_record_t *rec, const char *dt, size_t len, int64_t local,
-                            const sr_tz_t *tz);
+/* Shared within parsers/: append dt[0..len) (a date-time without zone
+ * that sr__parse_datetime accepted) plus the offset of tz (NULL: UTC) at
+ * that local time, "+hh:mm", to the record's text; the slice, or absent
+ * when there is no room. */
+sr_slice_t sr__append_zoned(sr_record_t *rec, const char *dt, size_t len, const sr_tz_t *tz);
 
 /* Shared within parsers/: k ASCII digits at p, and their value. */
 static inline bool sr__digits(const char *p, size_t k)

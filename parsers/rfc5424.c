@@ -207,17 +207,15 @@ static sr_parse_result_t parse_rfc5424(sr_record_t *rec, const sr_parse_ctx_t *c
     if (p[i] == '-') {
         i++;
     } else {
-        int64_t local;
         size_t z;
 
-        j = sr__parse_datetime(p + i, n - i, NULL);
+        j = sr__parse_datetime(p + i, n - i);
         z = j > 0 ? sr__parse_zone(p + i + j, n - i - j) : 0;
         j += z;
         if (j > 0 && z == 0 && i + j < n && p[i + j] == ' ') {
             /* Leniency: no offset (loggen sends such times): the input's
              * zone completes it, as for RFC 3164 times. */
-            sr__parse_datetime(p + i, j, &local);
-            ts = sr__append_zoned(rec, p + i, j, local, ctx->tz);
+            ts = sr__append_zoned(rec, p + i, j, ctx->tz);
         } else if (j > 0 && i + j == n) {
             *reason = reason_at(rec, "truncated RFC 5424 header", n);
             goto malformed;

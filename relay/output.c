@@ -295,26 +295,28 @@ static void count_drop(const char *reason, uint64_t n)
     sr_metric_add(sr_metric(SR_M_DROPPED, reason ? reason : "given_up"), (int64_t)n);
 }
 
-/* Records leave the output: released here, or (released_bytes > 0)
- * already released by the output with sr_batch_release(). */
-static void records_gone(core_t *c, sr_record_t **recs, uint32_t n, size_t released_bytes)
+/* Records leave the output: released here, or already released by the
+ * output (`released`: their batch, after sr_batch_release()), when only
+ * the accounting is left. */
+static void records_gone(core_t *c, sr_record_t **recs, uint32_t n, const sr_batch_t *released)
 {
-    if (released_bytes > 0) {
-        c->bytes -= released_bytes;
+    if (released != NULL) {
+        c->bytes -= released->bytes;
         c->inflight -= n;
     } else {
         release_records(c, recs, n);
     }
 }
 
-/* Handle the outcome of recs[0..n) of a batch. */
+/* Handle the outcome of recs[0..n) of a batch (`released`: see
+ * records_gone). */
 static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t what,
-                    const char *reason, size_t released_bytes)
+                    const char *reason, const sr_batch_t *released)
 {
     core_t *c = o->core;
     uint32_t i;
 
-    if (released_bytes > 0 && what == SR_OUT_RETRY) {
+    if (released != NULL && what == SR_OUT_RETRY) {
         /* The records are gone: a bug in the output, not a condition. */
         sr_error("output %s \"%s\": retry of a released batch", o->desc->name, o->name);
         abort();
@@ -322,7 +324,7 @@ static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t
     switch (what) {
     case SR_OUT_DELIVERED:
         sr_metric_add(c->m_delivered, n);
-        records_gone(c, recs, n, released_bytes);
+        records_gone(c, recs, n, released);
         c->backoff_ms = BACKOFF_MIN_MS;
         break;
     case SR_OUT_RETRY:
@@ -343,7 +345,7 @@ static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t
         count_drop(reason, n);
         sr_log_limited(&c->rl, SR_LOG_ERROR, "output %s \"%s\": dropping %u records (%s)",
                        o->desc->name, o->name, n, reason ? reason : "given up");
-        records_gone(c, recs, n, released_bytes);
+        records_gone(c, recs, n, released);
         break;
     }
     update_gauges(c);
@@ -352,9 +354,7 @@ static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t
 
 void sr_output_done(sr_output_t *o, sr_batch_t *b, sr_outcome_t what, const char *reason)
 {
-    /* A record's size is at least its block, so a released batch's bytes
-     * are never 0 (an empty batch is never dispatched). */
-    outcome(o, b->recs, b->n, what, reason, b->released ? b->bytes : 0);
+    outcome(o, b->recs, b->n, what, reason, b->released ? b : NULL);
     free(b);
 }
 
@@ -375,7 +375,7 @@ void sr_output_done_partial(sr_output_t *o, sr_batch_t *b, uint32_t n, sr_outcom
     if (n > b->n) {
         n = b->n;
     }
-    outcome(o, b->recs, n, what, reason, 0);
+    outcome(o, b->recs, n, what, reason, NULL);
     memmove(b->recs, b->recs + n, (b->n - n) * sizeof(sr_record_t *));
     b->n -= n;
 }

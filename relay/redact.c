@@ -384,7 +384,11 @@ static size_t word_start(const unsigned char *p, size_t e, const char *word, siz
  * out most delimiters at once (key=value logs have many). */
 static size_t secret_key_start(const unsigned char *p, size_t e)
 {
-    static const char *const keyed[] = {"api", "access", "secret", "private"};
+#define WORD(w) (w), sizeof(w) - 1
+    static const struct {
+        const char *w;
+        size_t n;
+    } keyed[] = {{WORD("api")}, {WORD("access")}, {WORD("secret")}, {WORD("private")}};
     size_t best = HINT_NONE, i, k;
 
     if (e == 0) {
@@ -392,37 +396,36 @@ static size_t secret_key_start(const unsigned char *p, size_t e)
     }
     switch (p[e - 1] | 0x20) {
     case 'd':
-        best = word_start(p, e, "password", 8, best);
-        best = word_start(p, e, "passwd", 6, best);
-        return word_start(p, e, "pwd", 3, best);
+        best = word_start(p, e, WORD("password"), best);
+        best = word_start(p, e, WORD("passwd"), best);
+        return word_start(p, e, WORD("pwd"), best);
     case 'e':
-        return word_start(p, e, "passphrase", 10, best);
+        return word_start(p, e, WORD("passphrase"), best);
     case 't':
-        return word_start(p, e, "secret", 6, best);
+        return word_start(p, e, WORD("secret"), best);
     case 'n':
-        return word_start(p, e, "token", 5, best);
+        return word_start(p, e, WORD("token"), best);
     case 'l':
-        return word_start(p, e, "credential", 10, best);
+        return word_start(p, e, WORD("credential"), best);
     case 's':
-        return word_start(p, e, "credentials", 11, best);
+        return word_start(p, e, WORD("credentials"), best);
     case 'y':
         /* apikey, and NAME[_.-]?key */
-        if (!ends_with_ci(p, e, "key", 3)) {
+        if (!ends_with_ci(p, e, WORD("key"))) {
             return HINT_NONE;
         }
         k = e - 3;
         for (i = 0; i < SR_ARRAY_SIZE(keyed); i++) {
-            size_t n = strlen(keyed[i]);
-
-            best = word_start(p, k, keyed[i], n, best);
+            best = word_start(p, k, keyed[i].w, keyed[i].n, best);
             if (k > 0 && (p[k - 1] == '_' || p[k - 1] == '.' || p[k - 1] == '-')) {
-                best = word_start(p, k - 1, keyed[i], n, best);
+                best = word_start(p, k - 1, keyed[i].w, keyed[i].n, best);
             }
         }
         return best;
     default:
         return HINT_NONE;
     }
+#undef WORD
 }
 
 /*

@@ -350,18 +350,6 @@ fail_bios_owned:
 }
 
 /* Hand everything OpenSSL wrote to on_cipher. Returns 0 or SR_ETLS. */
-static int flush(sr_tls_t *t);
-
-/* Everything fed so far is consumed: send what OpenSSL queued and let an
- * idle connection hold no record buffers (about 34 KiB each). */
-static int wait_input(sr_tls_t *t)
-{
-    int rc = flush(t);
-
-    SSL_free_buffers(t->ssl); /* refuses while a partial record is held */
-    return rc;
-}
-
 static int flush(sr_tls_t *t)
 {
     char buf[TLS_CHUNK];
@@ -381,6 +369,16 @@ static int flush(sr_tls_t *t)
         }
     }
     return 0;
+}
+
+/* Everything fed so far is consumed: send what OpenSSL queued and let an
+ * idle connection hold no record buffers (about 34 KiB each). */
+static int wait_input(sr_tls_t *t)
+{
+    int rc = flush(t);
+
+    SSL_free_buffers(t->ssl); /* refuses while a partial record is held */
+    return rc;
 }
 
 /* Record why the session failed (after an OpenSSL call returned ret), try
