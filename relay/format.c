@@ -19,6 +19,7 @@
  * grouping sorts indices, so a hostile message with thousands of elements
  * costs O(n log n), not O(n^2).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #if defined(__SSE2__)
@@ -138,60 +139,88 @@ static const unsigned char json_class[256] = {
 #define ONES 0x0101010101010101ull
 #define ZERO_IN(v) (((v) - ONES) & ~(v))
 
+/* Whether any of 8 bytes is a control, '"', '\\' or non-ASCII. */
+static inline bool json_bad8(uint64_t x)
+{
+    return (((x - ONES * 0x20) | ZERO_IN(x ^ (ONES * '"')) | ZERO_IN(x ^ (ONES * '\\')) | x) &
+            ONES * 0x80) != 0;
+}
+
+#if defined(__SSE2__)
+/* The same for 16 bytes: a signed compare with 0x20 catches both
+ * controls and bytes >= 0x80. */
+static inline bool json_bad16(__m128i x)
+{
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                            _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+
+    return _mm_movemask_epi8(bad) != 0;
+}
+#endif
+
 /*
- * Append the escaped body of a JSON string (no quotes). The output is at
- * most 6 bytes per input byte (\u00XX; U+FFFD is 3 bytes for at least 1),
- * so room is reserved once and bytes are written in place: this is the
- * hottest loop of the file output.
+ * Write the escaped body of a JSON string (no quotes) at o, which has room
+ * for 6 bytes per input byte (\u00XX; U+FFFD is 3 bytes for at least 1),
+ * and return the end. Bytes that need nothing are copied as they are
+ * checked, 16 or 8 at a time: this is the hottest loop of the file output.
  */
-static inline void json_escape(sr_buf_t *out, const char *s, size_t n)
+static inline char *json_escape_to(char *o, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, start;
-    char *o;
+    size_t i = 0;
     int k;
 
-    if (out->len + n * 6 + 3 > out->cap) {
-        sr_buf_reserve(out, n * 6 + 2); /* and the closing quote */
-    }
-    o = out->base + out->len;
     while (i < n) {
-        start = i;
 #if defined(__SSE2__)
-        /* Sixteen bytes at a time while none is a control, '"', '\\' or
-         * non-ASCII (the usual case for a whole message): a signed
-         * compare with 0x20 catches both controls and bytes >= 0x80. */
+        /* Sixteen bytes at a time while none needs more than a copy
+         * (the usual case for a whole message). */
         while (i + 16 <= n) {
             __m128i x = _mm_loadu_si128((const __m128i *)(p + i));
-            __m128i bad = _mm_or_si128(
-                _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
-                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-                             _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
 
-            if (_mm_movemask_epi8(bad) != 0) {
+            if (json_bad16(x)) {
                 break;
             }
+            _mm_storeu_si128((__m128i *)o, x);
+            o += 16;
             i += 16;
         }
+        if (i + 16 > n && n >= 16 && i < n) {
+            /* Fewer than 16 left: check the last 16 bytes of the string
+             * instead. If they all pass, the ones before i among them
+             * passed too and are the last bytes written, so writing the
+             * 16 again at their place ends the string. */
+            __m128i x = _mm_loadu_si128((const __m128i *)(p + n - 16));
+
+            if (!json_bad16(x)) {
+                _mm_storeu_si128((__m128i *)(o - (i - (n - 16))), x);
+                return o + (n - i);
+            }
+        }
 #endif
-        /* Eight bytes at a time, likewise. */
+        /* Eight bytes at a time, likewise, and the last eight. */
         while (i + 8 <= n) {
             uint64_t x;
 
             memcpy(&x, p + i, 8);
-            if (((x - ONES * 0x20) | (ZERO_IN(x ^ (ONES * '"'))) | ZERO_IN(x ^ (ONES * '\\')) |
-                 x) &
-                ONES * 0x80) {
+            if (json_bad8(x)) {
                 break;
             }
+            memcpy(o, &x, 8);
+            o += 8;
             i += 8;
         }
-        while (i < n && json_class[p[i]] == 0) {
-            i++;
+        if (i + 8 > n && n >= 8 && i < n) {
+            uint64_t x;
+
+            memcpy(&x, p + n - 8, 8);
+            if (!json_bad8(x)) {
+                memcpy(o - (i - (n - 8)), &x, 8);
+                return o + (n - i);
+            }
         }
-        if (i > start) {
-            memcpy(o, p + start, i - start);
-            o += i - start;
+        while (i < n && json_class[p[i]] == 0) {
+            *o++ = (char)p[i++];
         }
         if (i >= n) {
             break;
@@ -243,16 +272,31 @@ static inline void json_escape(sr_buf_t *out, const char *s, size_t n)
         }
         i++;
     }
-    out->len = (size_t)(o - out->base);
-    out->base[out->len] = '\0';
+    return o;
 }
 
-/* The room json_escape reserves includes the closing quote. */
+/* The most a JSON string of n input bytes takes, quotes included. */
+#define JSON_STR_MAX(n) (6 * (size_t)(n) + 2)
+
+/* Write p[0..n) as a JSON string, quotes included, at o (which has
+ * JSON_STR_MAX(n) bytes of room); return the end. */
+static inline char *json_str_to(char *o, const char *p, size_t n)
+{
+    *o++ = '"';
+    o = json_escape_to(o, p, n);
+    *o++ = '"';
+    return o;
+}
+
+/* Write a literal at o and move o past it. */
+#define PUT_LIT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) += sizeof(lit) - 1)
+
 static inline void json_str(sr_buf_t *out, const char *p, size_t n)
 {
-    buf_putc(out, '"');
-    json_escape(out, p, n);
-    out->base[out->len++] = '"';
+    if (out->len + JSON_STR_MAX(n) + 1 > out->cap) {
+        sr_buf_reserve(out, JSON_STR_MAX(n));
+    }
+    out->len = (size_t)(json_str_to(out->base + out->len, p, n) - out->base);
     out->base[out->len] = '\0';
 }
 
@@ -306,16 +350,20 @@ static __thread char tcache_text[20];
 static __thread int64_t tcache_us;
 static __thread char tcache_full[27];
 
-void sr_format_time_us(int64_t us, sr_buf_t *out)
+/* The most time_us_to writes (the general path's widest year included). */
+#define TIME_MAX 48
+
+/* Write the receive time as RFC 3339 UTC with microseconds at o, which has
+ * TIME_MAX bytes of room; return the end. */
+static char *time_us_to(char *o, int64_t us)
 {
     struct tm tm;
     time_t sec;
     long frac;
-    char *o;
 
     if (tcache_valid && us == tcache_us) {
-        buf_put(out, tcache_full, sizeof(tcache_full));
-        return;
+        memcpy(o, tcache_full, sizeof(tcache_full));
+        return o + sizeof(tcache_full);
     }
     split_us(us, &sec, &frac);
     if (!tcache_valid || sec != tcache_sec) {
@@ -330,9 +378,11 @@ void sr_format_time_us(int64_t us, sr_buf_t *out)
         if (failed || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) {
             /* Outside what 4 digits hold, or the gmtime failure above:
              * the general path, never cached. */
-            sr_buf_printf(out, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-            return;
+            int n = snprintf(o, TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+                             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                             tm.tm_sec, frac);
+
+            return o + (n < 0 ? 0 : n >= TIME_MAX ? TIME_MAX - 1 : n);
         }
         put_digits(tcache_text + 4, (unsigned long)(tm.tm_year + 1900), 4);
         tcache_text[4] = '-';
@@ -348,13 +398,22 @@ void sr_format_time_us(int64_t us, sr_buf_t *out)
         tcache_sec = sec;
         tcache_valid = true;
     }
-    o = tcache_full;
-    memcpy(o, tcache_text, 19);
-    o[19] = '.';
-    put_digits(o + 26, (unsigned long)frac, 6);
-    o[26] = 'Z';
+    memcpy(tcache_full, tcache_text, 19);
+    tcache_full[19] = '.';
+    put_digits(tcache_full + 26, (unsigned long)frac, 6);
+    tcache_full[26] = 'Z';
     tcache_us = us;
-    buf_put(out, tcache_full, sizeof(tcache_full));
+    memcpy(o, tcache_full, sizeof(tcache_full));
+    return o + sizeof(tcache_full);
+}
+
+void sr_format_time_us(int64_t us, sr_buf_t *out)
+{
+    if (out->len + TIME_MAX + 1 > out->cap) {
+        sr_buf_reserve(out, TIME_MAX);
+    }
+    out->len = (size_t)(time_us_to(out->base + out->len, us) - out->base);
+    out->base[out->len] = '\0';
 }
 
 /* ---- JSON record --------------------------------------------------------------------------- */
@@ -604,17 +663,6 @@ static void json_sd(sr_buf_t *out, const sr_record_t *r)
     sr_sd_view_free(&v);
 }
 
-/* Append a non-negative int below 1000 in decimal (the record's small
- * numbers), without printf. */
-static void put_small_int(sr_buf_t *out, int v)
-{
-    char t[3];
-    int n = v >= 100 ? 3 : v >= 10 ? 2 : 1;
-
-    put_digits(t + n, (unsigned long)v, n);
-    buf_put(out, t, (size_t)n);
-}
-
 const char *sr_format_name(int format)
 {
     switch (format) {
@@ -627,66 +675,110 @@ const char *sr_format_name(int format)
     }
 }
 
+/* Write a non-negative int below 1000 in decimal (the record's small
+ * numbers) at o, without printf; return the end. */
+static char *small_int_to(char *o, int v)
+{
+    int n = v >= 100 ? 3 : v >= 10 ? 2 : 1;
+
+    put_digits(o + n, (unsigned long)v, n);
+    return o + n;
+}
+
+/* The room a slice needs as a JSON string or null. */
+static size_t slice_room(sr_slice_t s)
+{
+    return sr_slice_present(s) ? JSON_STR_MAX(s.len) : 4;
+}
+
+static char *json_slice_to(char *o, const sr_record_t *r, sr_slice_t s)
+{
+    if (!sr_slice_present(s)) {
+        PUT_LIT(o, "null");
+        return o;
+    }
+    return json_str_to(o, sr_record_ptr(r, s), s.len);
+}
+
+/* The keys, punctuation, numbers and `null`s of one record, with margin. */
+#define JSON_FIXED_MAX 320
+
+/*
+ * The record is written through a cursor into room reserved once for the
+ * whole record (every string at its worst case), without a length check
+ * or terminator per piece; only structured data, whose size depends on
+ * its unescaping, goes through the buffer's own appends.
+ */
 void sr_format_json(const sr_record_t *r, sr_buf_t *out)
 {
-    sr_buf_reserve(out, 256 + r->text_len);
-    buf_put(out, "{\"timestamp\":", 13);
-    json_slice(out, r, r->timestamp);
-    buf_put(out, ",\"received_at\":\"", 16);
-    sr_format_time_us(r->received_us, out);
-    buf_put(out, "\",\"source\":", 11);
-    json_str(out, r->source, strnlen(r->source, sizeof(r->source)));
-    buf_put(out, ",\"input\":", 9);
-    if (r->input_name != NULL) {
-        json_str(out, r->input_name, strlen(r->input_name));
-    } else {
-        buf_put(out, "\"\"", 2);
-    }
+    size_t src_n = strnlen(r->source, sizeof(r->source));
+    const char *in_name = r->input_name != NULL ? r->input_name : "";
+    size_t in_n = strlen(in_name);
+    size_t err_n = r->parse_error != NULL ? strlen(r->parse_error) : 0;
+    sr_slice_t msg = sr_slice_present(r->message) ? r->message : (sr_slice_t){0, 0};
+    char *o;
+
+    sr_buf_reserve(out, JSON_FIXED_MAX + TIME_MAX + slice_room(r->timestamp) +
+                            JSON_STR_MAX(src_n) + JSON_STR_MAX(in_n) + slice_room(r->hostname) +
+                            slice_room(r->app_name) + slice_room(r->procid) +
+                            slice_room(r->msgid) + JSON_STR_MAX(msg.len) + JSON_STR_MAX(err_n));
+    o = out->base + out->len;
+    PUT_LIT(o, "{\"timestamp\":");
+    o = json_slice_to(o, r, r->timestamp);
+    PUT_LIT(o, ",\"received_at\":\"");
+    o = time_us_to(o, r->received_us);
+    PUT_LIT(o, "\",\"source\":");
+    o = json_str_to(o, r->source, src_n);
+    PUT_LIT(o, ",\"input\":");
+    o = json_str_to(o, in_name, in_n);
     switch (r->format) {
-#define FORMAT_KEYS(name) ",\"format\":\"" name "\",\"facility\":"
     case SR_FORMAT_RFC5424:
-        buf_put(out, FORMAT_KEYS("rfc5424"), sizeof(FORMAT_KEYS("rfc5424")) - 1);
+        PUT_LIT(o, ",\"format\":\"rfc5424\",\"facility\":");
         break;
     case SR_FORMAT_RFC3164:
-        buf_put(out, FORMAT_KEYS("rfc3164"), sizeof(FORMAT_KEYS("rfc3164")) - 1);
+        PUT_LIT(o, ",\"format\":\"rfc3164\",\"facility\":");
         break;
     default:
-        buf_put(out, FORMAT_KEYS("raw"), sizeof(FORMAT_KEYS("raw")) - 1);
+        PUT_LIT(o, ",\"format\":\"raw\",\"facility\":");
         break;
-#undef FORMAT_KEYS
     }
-    put_small_int(out, r->facility);
-    buf_put(out, ",\"severity\":", 12);
-    put_small_int(out, r->severity);
-    buf_put(out, ",\"version\":", 11);
+    o = small_int_to(o, r->facility);
+    PUT_LIT(o, ",\"severity\":");
+    o = small_int_to(o, r->severity);
+    PUT_LIT(o, ",\"version\":");
     if (r->version > 0) {
-        put_small_int(out, r->version);
+        o = small_int_to(o, r->version);
     } else {
-        buf_put(out, "null", 4);
+        PUT_LIT(o, "null");
     }
-    buf_put(out, ",\"hostname\":", 12);
-    json_slice(out, r, r->hostname);
-    buf_put(out, ",\"app_name\":", 12);
-    json_slice(out, r, r->app_name);
-    buf_put(out, ",\"procid\":", 10);
-    json_slice(out, r, r->procid);
-    buf_put(out, ",\"msgid\":", 9);
-    json_slice(out, r, r->msgid);
-    buf_put(out, ",\"structured_data\":", 19);
-    json_sd(out, r);
-    buf_put(out, ",\"message\":", 11);
-    if (sr_slice_present(r->message)) {
-        json_str(out, sr_record_ptr(r, r->message), r->message.len);
+    PUT_LIT(o, ",\"hostname\":");
+    o = json_slice_to(o, r, r->hostname);
+    PUT_LIT(o, ",\"app_name\":");
+    o = json_slice_to(o, r, r->app_name);
+    PUT_LIT(o, ",\"procid\":");
+    o = json_slice_to(o, r, r->procid);
+    PUT_LIT(o, ",\"msgid\":");
+    o = json_slice_to(o, r, r->msgid);
+    PUT_LIT(o, ",\"structured_data\":");
+    if (r->n_sd_elems == 0 || r->sd_elems == NULL) {
+        PUT_LIT(o, "null");
     } else {
-        buf_put(out, "\"\"", 2);
+        out->len = (size_t)(o - out->base);
+        json_sd(out, r);
+        sr_buf_reserve(out, JSON_FIXED_MAX + JSON_STR_MAX(msg.len) + JSON_STR_MAX(err_n));
+        o = out->base + out->len;
     }
-    buf_put(out, ",\"parse_error\":", 15);
+    PUT_LIT(o, ",\"message\":");
+    o = json_str_to(o, sr_record_ptr(r, msg), msg.len);
+    PUT_LIT(o, ",\"parse_error\":");
     if (r->parse_error != NULL) {
-        json_str(out, r->parse_error, strlen(r->parse_error));
+        o = json_str_to(o, r->parse_error, err_n);
     } else {
-        buf_put(out, "null", 4);
+        PUT_LIT(o, "null");
     }
-    buf_putc(out, '}');
+    *o++ = '}';
+    out->len = (size_t)(o - out->base);
+    out->base[out->len] = '\0';
 }
 
 /* ---- RFC 5424 ------------------------------------------------------------------------------ */

@@ -138,6 +138,109 @@ START_TEST(test_json_escape)
 }
 END_TEST
 
+/* The escape the writer must match, a byte at a time. */
+static void ref_escape(sr_buf_t *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    sr_buf_putc(out, '"');
+    while (i < n) {
+        unsigned char c = p[i];
+
+        if (c >= 0x80) {
+            int k = sr_utf8_seq(p + i, n - i);
+
+            if (k > 0) {
+                sr_buf_append(out, p + i, (size_t)k);
+                i += (size_t)k;
+            } else {
+                sr_buf_append(out, "\xEF\xBF\xBD", 3);
+                i += (size_t)-k;
+            }
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            sr_buf_putc(out, '\\');
+            sr_buf_putc(out, (char)c);
+        } else if (c == '\n') {
+            sr_buf_puts(out, "\\n");
+        } else if (c == '\r') {
+            sr_buf_puts(out, "\\r");
+        } else if (c == '\t') {
+            sr_buf_puts(out, "\\t");
+        } else if (c == '\b') {
+            sr_buf_puts(out, "\\b");
+        } else if (c == '\f') {
+            sr_buf_puts(out, "\\f");
+        } else if (c < 0x20) {
+            sr_buf_printf(out, "\\u%04x", c);
+        } else {
+            sr_buf_putc(out, (char)c);
+        }
+        i++;
+    }
+    sr_buf_putc(out, '"');
+}
+
+static void check_against_ref(const char *s, size_t n)
+{
+    sr_buf_t got, want;
+
+    sr_buf_init(&got);
+    sr_buf_init(&want);
+    sr_json_string(&got, s, n);
+    ref_escape(&want, s, n);
+    ck_assert_msg(got.len == want.len && memcmp(got.base, want.base, got.len) == 0,
+                  "input of %zu bytes: got '%.*s' want '%.*s'", n, (int)got.len, got.base,
+                  (int)want.len, want.base);
+    sr_buf_free(&got);
+    sr_buf_free(&want);
+}
+
+/* The writer checks 16 and 8 bytes at a time and ends a string by checking
+ * its last 16 or 8 bytes again: every length up to 40, with one or two
+ * bytes that need more than a copy at every pair of places, and random
+ * strings over an alphabet rich in them. */
+START_TEST(test_json_escape_every_offset)
+{
+    static const char *const specials[] = {"\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9",
+                                           "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xe2\x82"};
+    char s[64];
+    size_t n, a, b, k, m;
+    unsigned seed = 12345;
+
+    for (n = 0; n <= 40; n++) {
+        memset(s, 'a', n);
+        check_against_ref(s, n);
+        for (k = 0; k < SR_ARRAY_SIZE(specials); k++) {
+            size_t sl = strlen(specials[k]);
+
+            for (a = 0; a + sl <= n; a++) {
+                for (b = a + sl; b <= n; b++) {
+                    memset(s, 'a', n);
+                    memcpy(s + a, specials[k], sl);
+                    if (b < n) {
+                        s[b] = '"';
+                    }
+                    check_against_ref(s, n);
+                }
+            }
+        }
+    }
+    for (m = 0; m < 20000; m++) {
+        static const char alphabet[] = "ab \"\\\n\x01\xc3\xa9\xe2\x82\xac\xf0\x9f\xff";
+
+        n = (seed = seed * 1103515245u + 12345u) >> 16 & 63;
+        for (a = 0; a < n; a++) {
+            seed = seed * 1103515245u + 12345u;
+            s[a] = (seed >> 16) % 4 != 0 ? 'x' : alphabet[(seed >> 18) % (sizeof(alphabet) - 1)];
+        }
+        check_against_ref(s, n);
+    }
+}
+END_TEST
+
 START_TEST(test_json_utf8)
 {
     check_esc(&utf8_cases[_i]);
@@ -656,6 +759,7 @@ static Suite *format_suite(void)
 
     tcase_add_loop_test(tc, test_json_escape, 0, SR_ARRAY_SIZE(esc_cases));
     tcase_add_loop_test(tc, test_json_utf8, 0, SR_ARRAY_SIZE(utf8_cases));
+    tcase_add_test(tc, test_json_escape_every_offset);
     tcase_add_test(tc, test_time_us);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_json_raw_nulls);
