@@ -9,12 +9,16 @@
  * record's invariants are checked and any violation abort()s: every
  * present slice lies within text_len, structured-data indexes stay within
  * their arrays, facility <= 23, severity <= 7, a declining parser leaves
- * the record raw, and a raw record's message is the whole frame.
+ * the record raw, and a raw record's message is the whole frame. The
+ * record is then written as JSON (ASan checks the writer stays in the room
+ * it reserved), and the input as one JSON string must equal the plain
+ * byte-at-a-time reference escape.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "parsers/parser.h"
+#include "test/json_ref.h"
 
 static sr_tz_t *zones[3];
 
@@ -108,6 +112,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r = sr_record_create((const char *)data, size);
     sr_parse_record(r, SR_PARSE_AUTO, &ctx);
     check_record(r);
+    {
+        sr_buf_t got, want;
+
+        sr_buf_init(&got);
+        sr_buf_init(&want);
+        sr_format_json(r, &got);
+        if (got.len < 2 || got.base[0] != '{' || got.base[got.len - 1] != '}') {
+            abort();
+        }
+        sr_buf_reset(&got);
+        sr_json_string(&got, (const char *)data, size);
+        sr_test_json_string(&want, (const char *)data, size);
+        if (got.len != want.len || memcmp(got.base, want.base, got.len) != 0) {
+            abort();
+        }
+        sr_buf_free(&got);
+        sr_buf_free(&want);
+    }
     sr_record_release(r);
     return 0;
 }

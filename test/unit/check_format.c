@@ -9,6 +9,7 @@
 
 #include "parsers/parser.h"
 #include "relay/format.h"
+#include "test/json_ref.h"
 
 /* Slice of the first occurrence of needle at or after `from` in the record's text. */
 static sr_slice_t find_from(const sr_record_t *r, const char *needle, uint32_t from)
@@ -138,51 +139,6 @@ START_TEST(test_json_escape)
 }
 END_TEST
 
-/* The escape the writer must match, a byte at a time. */
-static void ref_escape(sr_buf_t *out, const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-
-    sr_buf_putc(out, '"');
-    while (i < n) {
-        unsigned char c = p[i];
-
-        if (c >= 0x80) {
-            int k = sr_utf8_seq(p + i, n - i);
-
-            if (k > 0) {
-                sr_buf_append(out, p + i, (size_t)k);
-                i += (size_t)k;
-            } else {
-                sr_buf_append(out, "\xEF\xBF\xBD", 3);
-                i += (size_t)-k;
-            }
-            continue;
-        }
-        if (c == '"' || c == '\\') {
-            sr_buf_putc(out, '\\');
-            sr_buf_putc(out, (char)c);
-        } else if (c == '\n') {
-            sr_buf_puts(out, "\\n");
-        } else if (c == '\r') {
-            sr_buf_puts(out, "\\r");
-        } else if (c == '\t') {
-            sr_buf_puts(out, "\\t");
-        } else if (c == '\b') {
-            sr_buf_puts(out, "\\b");
-        } else if (c == '\f') {
-            sr_buf_puts(out, "\\f");
-        } else if (c < 0x20) {
-            sr_buf_printf(out, "\\u%04x", c);
-        } else {
-            sr_buf_putc(out, (char)c);
-        }
-        i++;
-    }
-    sr_buf_putc(out, '"');
-}
-
 static void check_against_ref(const char *s, size_t n)
 {
     sr_buf_t got, want;
@@ -190,7 +146,7 @@ static void check_against_ref(const char *s, size_t n)
     sr_buf_init(&got);
     sr_buf_init(&want);
     sr_json_string(&got, s, n);
-    ref_escape(&want, s, n);
+    sr_test_json_string(&want, s, n);
     ck_assert_msg(got.len == want.len && memcmp(got.base, want.base, got.len) == 0,
                   "input of %zu bytes: got '%.*s' want '%.*s'", n, (int)got.len, got.base,
                   (int)want.len, want.base);
