@@ -309,7 +309,7 @@ static sr_parse_result_t parse_rfc5424(sr_record_t *rec, const sr_parse_ctx_t *c
         goto malformed;
     }
     /* Leniency: text glued to the closing ']' is taken as the MSG. */
-    if (n - i >= 3 && memcmp(p + i, BOM, 3) == 0) {
+    if (n - i >= 3 && p[i] == BOM[0] && memcmp(p + i, BOM, 3) == 0) {
         i += 3;
     }
     msg = (sr_slice_t){base + (uint32_t)i, (uint32_t)(n - i)};

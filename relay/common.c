@@ -138,13 +138,6 @@ void sr_buf_append(sr_buf_t *b, const void *p, size_t n)
     b->base[b->len] = '\0';
 }
 
-void sr_buf_putc(sr_buf_t *b, char c)
-{
-    sr_buf_reserve(b, 1);
-    b->base[b->len++] = c;
-    b->base[b->len] = '\0';
-}
-
 void sr_buf_puts(sr_buf_t *b, const char *s)
 {
     sr_buf_append(b, s, strlen(s));

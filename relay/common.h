@@ -62,7 +62,16 @@ void sr_buf_init(sr_buf_t *b);
 void sr_buf_free(sr_buf_t *b);
 void sr_buf_reserve(sr_buf_t *b, size_t extra);
 void sr_buf_append(sr_buf_t *b, const void *p, size_t n);
-void sr_buf_putc(sr_buf_t *b, char c);
+/* Inline: writers call it for every record, and there is almost always
+ * room already. */
+static inline void sr_buf_putc(sr_buf_t *b, char c)
+{
+    if (b->len + 2 > b->cap) {
+        sr_buf_reserve(b, 1);
+    }
+    b->base[b->len++] = c;
+    b->base[b->len] = '\0';
+}
 void sr_buf_puts(sr_buf_t *b, const char *s);
 void sr_buf_printf(sr_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Drop the first n bytes, keeping the rest. */

@@ -62,9 +62,9 @@ const char *sr_severity_name(int severity)
 
 /* ---- JSON strings -------------------------------------------------------------------------- */
 
-/* Inline appends: the writers call these a few dozen times per record,
- * and the buffer almost always has room already. Same result as
- * sr_buf_append and sr_buf_putc (NUL-terminated). */
+/* Inline append: the writers call it a few dozen times per record, and
+ * the buffer almost always has room already. Same result as
+ * sr_buf_append (NUL-terminated). */
 static inline void buf_put(sr_buf_t *out, const void *p, size_t n)
 {
     if (out->len + n + 1 > out->cap) {
@@ -72,15 +72,6 @@ static inline void buf_put(sr_buf_t *out, const void *p, size_t n)
     }
     memcpy(out->base + out->len, p, n);
     out->len += n;
-    out->base[out->len] = '\0';
-}
-
-static inline void buf_putc(sr_buf_t *out, char c)
-{
-    if (out->len + 2 > out->cap) {
-        sr_buf_reserve(out, 1);
-    }
-    out->base[out->len++] = c;
     out->base[out->len] = '\0';
 }
 
@@ -626,12 +617,12 @@ static void json_sd(sr_buf_t *out, const sr_record_t *r)
         return;
     }
     sr_buf_init(&tmp);
-    buf_putc(out, '{');
+    sr_buf_putc(out, '{');
     for (g = 0; g < v.n_groups; g++) {
         const sr_sd_group_t *gr = &v.groups[g];
 
         if (g > 0) {
-            buf_putc(out, ',');
+            sr_buf_putc(out, ',');
         }
         json_slice(out, r, gr->id);
         buf_put(out, ":{", 2);
@@ -639,26 +630,26 @@ static void json_sd(sr_buf_t *out, const sr_record_t *r)
             const sr_sd_name_t *nm = &v.names[n];
 
             if (n > gr->first_name) {
-                buf_putc(out, ',');
+                sr_buf_putc(out, ',');
             }
             json_slice(out, r, nm->name);
-            buf_putc(out, ':');
+            sr_buf_putc(out, ':');
             if (nm->n_vals == 1) {
                 json_sd_value(out, r, r->sd_params[v.vals[nm->first_val]].value, &tmp);
                 continue;
             }
-            buf_putc(out, '[');
+            sr_buf_putc(out, '[');
             for (k = nm->first_val; k < nm->first_val + nm->n_vals; k++) {
                 if (k > nm->first_val) {
-                    buf_putc(out, ',');
+                    sr_buf_putc(out, ',');
                 }
                 json_sd_value(out, r, r->sd_params[v.vals[k]].value, &tmp);
             }
-            buf_putc(out, ']');
+            sr_buf_putc(out, ']');
         }
-        buf_putc(out, '}');
+        sr_buf_putc(out, '}');
     }
-    buf_putc(out, '}');
+    sr_buf_putc(out, '}');
     sr_buf_free(&tmp);
     sr_sd_view_free(&v);
 }
@@ -798,7 +789,7 @@ static void put_header_field(sr_buf_t *out, const char *p, size_t n, size_t max)
     size_t i;
 
     if (p == NULL || n == 0) {
-        buf_putc(out, '-');
+        sr_buf_putc(out, '-');
         return;
     }
     n = SR_MIN(n, max);
@@ -814,7 +805,7 @@ static void put_header_field(sr_buf_t *out, const char *p, size_t n, size_t max)
 static void put_slice_field(sr_buf_t *out, const sr_record_t *r, sr_slice_t s, size_t max)
 {
     if (!sr_slice_present(s)) {
-        buf_putc(out, '-');
+        sr_buf_putc(out, '-');
         return;
     }
     put_header_field(out, sr_record_ptr(r, s), s.len, max);
@@ -827,7 +818,7 @@ static void put_sd_name(sr_buf_t *out, const char *p, size_t n)
     size_t i;
 
     if (n == 0) {
-        buf_putc(out, '_');
+        sr_buf_putc(out, '_');
         return;
     }
     n = SR_MIN(n, 32);
@@ -837,7 +828,7 @@ static void put_sd_name(sr_buf_t *out, const char *p, size_t n)
         if (c < 33 || c > 126 || c == '=' || c == ']' || c == '"') {
             c = '_';
         }
-        buf_putc(out, (char)c);
+        sr_buf_putc(out, (char)c);
     }
 }
 
@@ -852,17 +843,17 @@ static void put_sd_value(sr_buf_t *out, const char *p, size_t n)
     for (i = 0; i < n; i++) {
         if (p[i] == '\\') {
             if (i + 1 < n) {
-                buf_putc(out, '\\');
-                buf_putc(out, p[++i]);
+                sr_buf_putc(out, '\\');
+                sr_buf_putc(out, p[++i]);
             } else {
                 buf_put(out, "\\\\", 2);
             }
             continue;
         }
         if (p[i] == '"' || p[i] == ']') {
-            buf_putc(out, '\\');
+            sr_buf_putc(out, '\\');
         }
-        buf_putc(out, p[i]);
+        sr_buf_putc(out, p[i]);
     }
 }
 
@@ -876,13 +867,13 @@ static void put_sd_params(sr_buf_t *out, const sr_record_t *r, const sr_sd_elem_
         if (!sr_slice_present(sp->name)) {
             continue;
         }
-        buf_putc(out, ' ');
+        sr_buf_putc(out, ' ');
         put_sd_name(out, sr_record_ptr(r, sp->name), sp->name.len);
         buf_put(out, "=\"", 2);
         if (sr_slice_present(sp->value)) {
             put_sd_value(out, sr_record_ptr(r, sp->value), sp->value.len);
         }
-        buf_putc(out, '"');
+        sr_buf_putc(out, '"');
     }
 }
 
@@ -930,10 +921,10 @@ static void put_sd_5424(sr_buf_t *out, const sr_record_t *r, const char *extra)
             merge = true;
             continue;
         }
-        buf_putc(out, '[');
+        sr_buf_putc(out, '[');
         put_sd_name(out, sr_record_ptr(r, e->id), e->id.len);
         put_sd_params(out, r, e);
-        buf_putc(out, ']');
+        sr_buf_putc(out, ']');
     }
     if (extra == NULL) {
         return;
@@ -951,7 +942,7 @@ static void put_sd_5424(sr_buf_t *out, const sr_record_t *r, const char *extra)
             put_sd_params(out, r, e);
         }
     }
-    buf_putc(out, ']');
+    sr_buf_putc(out, ']');
 }
 
 /* True when the slice looks like an RFC 3339 time we may copy into a
@@ -984,34 +975,34 @@ void sr_format_rfc5424(const sr_record_t *r, const sr_rfc5424_opts_t *opts, sr_b
     if (timestamp_usable(r, r->timestamp)) {
         buf_put(out, sr_record_ptr(r, r->timestamp), r->timestamp.len);
     } else if (is5424) {
-        buf_putc(out, '-'); /* the sender said NILVALUE */
+        sr_buf_putc(out, '-'); /* the sender said NILVALUE */
     } else {
         sr_format_time_us(r->received_us, out);
     }
-    buf_putc(out, ' ');
+    sr_buf_putc(out, ' ');
     put_slice_field(out, r, r->hostname, 255);
-    buf_putc(out, ' ');
+    sr_buf_putc(out, ' ');
     if (sr_slice_present(r->app_name) && r->app_name.len > 0) {
         put_slice_field(out, r, r->app_name, 48);
     } else if (opts != NULL && opts->app_name_default != NULL) {
         put_header_field(out, opts->app_name_default, strlen(opts->app_name_default), 48);
     } else {
-        buf_putc(out, '-');
+        sr_buf_putc(out, '-');
     }
-    buf_putc(out, ' ');
+    sr_buf_putc(out, ' ');
     put_slice_field(out, r, r->procid, 128);
-    buf_putc(out, ' ');
+    sr_buf_putc(out, ' ');
     put_slice_field(out, r, r->msgid, 32);
-    buf_putc(out, ' ');
+    sr_buf_putc(out, ' ');
 
     sd_start = out->len;
     put_sd_5424(out, r, opts != NULL ? opts->extra_sd : NULL);
     if (out->len == sd_start) {
-        buf_putc(out, '-');
+        sr_buf_putc(out, '-');
     }
 
     if (sr_slice_present(r->message) && r->message.len > 0) {
-        buf_putc(out, ' ');
+        sr_buf_putc(out, ' ');
         buf_put(out, sr_record_ptr(r, r->message), r->message.len);
     }
 }
@@ -1099,25 +1090,25 @@ void sr_format_rfc3164(const sr_record_t *r, sr_buf_t *out)
     /* HOSTNAME: the record's, else the sender's address, so the TAG is
      * never read as a host. */
     if (sr_slice_present(r->hostname) && r->hostname.len > 0) {
-        buf_putc(out, ' ');
+        sr_buf_putc(out, ' ');
         put_token(out, sr_record_ptr(r, r->hostname), r->hostname.len, false);
     } else if (r->source[0] != '\0') {
-        buf_putc(out, ' ');
+        sr_buf_putc(out, ' ');
         put_token(out, r->source, strnlen(r->source, sizeof(r->source)), false);
     }
 
     if (sr_slice_present(r->app_name) && r->app_name.len > 0) {
-        buf_putc(out, ' ');
+        sr_buf_putc(out, ' ');
         put_token(out, sr_record_ptr(r, r->app_name), r->app_name.len, true);
         if (sr_slice_present(r->procid) && r->procid.len > 0) {
-            buf_putc(out, '[');
+            sr_buf_putc(out, '[');
             put_token(out, sr_record_ptr(r, r->procid), r->procid.len, true);
-            buf_putc(out, ']');
+            sr_buf_putc(out, ']');
         }
-        buf_putc(out, ':');
+        sr_buf_putc(out, ':');
     }
     if (sr_slice_present(r->message) && r->message.len > 0) {
-        buf_putc(out, ' ');
+        sr_buf_putc(out, ' ');
         buf_put(out, sr_record_ptr(r, r->message), r->message.len);
     }
 }
