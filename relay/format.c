@@ -62,17 +62,31 @@ const char *sr_severity_name(int severity)
 
 /* ---- JSON strings -------------------------------------------------------------------------- */
 
-/* Inline append: the writers call it a few dozen times per record, and
- * the buffer almost always has room already. Same result as
- * sr_buf_append (NUL-terminated). */
+/* Writing through a cursor: room_at() makes room for at most `room` more
+ * bytes (and the terminator) and returns where they go; room_end() takes
+ * the cursor back, setting the length and the NUL. Inline: the writers do
+ * this a few dozen times per record, and there is almost always room. */
+static inline char *room_at(sr_buf_t *out, size_t room)
+{
+    if (out->len + room + 1 > out->cap) {
+        sr_buf_reserve(out, room);
+    }
+    return out->base + out->len;
+}
+
+static inline void room_end(sr_buf_t *out, char *o)
+{
+    out->len = (size_t)(o - out->base);
+    out->base[out->len] = '\0';
+}
+
+/* The same result as sr_buf_append, inline. */
 static inline void buf_put(sr_buf_t *out, const void *p, size_t n)
 {
-    if (out->len + n + 1 > out->cap) {
-        sr_buf_reserve(out, n);
-    }
-    memcpy(out->base + out->len, p, n);
-    out->len += n;
-    out->base[out->len] = '\0';
+    char *o = room_at(out, n);
+
+    memcpy(o, p, n);
+    room_end(out, o + n);
 }
 
 static const char hexdig[] = "0123456789abcdef";
@@ -284,11 +298,7 @@ static inline char *json_str_to(char *o, const char *p, size_t n)
 
 static inline void json_str(sr_buf_t *out, const char *p, size_t n)
 {
-    if (out->len + JSON_STR_MAX(n) + 1 > out->cap) {
-        sr_buf_reserve(out, JSON_STR_MAX(n));
-    }
-    out->len = (size_t)(json_str_to(out->base + out->len, p, n) - out->base);
-    out->base[out->len] = '\0';
+    room_end(out, json_str_to(room_at(out, JSON_STR_MAX(n)), p, n));
 }
 
 void sr_json_string(sr_buf_t *out, const char *p, size_t n)
@@ -296,13 +306,24 @@ void sr_json_string(sr_buf_t *out, const char *p, size_t n)
     json_str(out, p, n);
 }
 
-static void json_slice(sr_buf_t *out, const sr_record_t *r, sr_slice_t s)
+/* The room a slice needs as a JSON string or null. */
+static size_t slice_room(sr_slice_t s)
+{
+    return sr_slice_present(s) ? JSON_STR_MAX(s.len) : 4;
+}
+
+static char *json_slice_to(char *o, const sr_record_t *r, sr_slice_t s)
 {
     if (!sr_slice_present(s)) {
-        buf_put(out, "null", 4);
-        return;
+        PUT_LIT(o, "null");
+        return o;
     }
-    json_str(out, sr_record_ptr(r, s), s.len);
+    return json_str_to(o, sr_record_ptr(r, s), s.len);
+}
+
+static void json_slice(sr_buf_t *out, const sr_record_t *r, sr_slice_t s)
+{
+    room_end(out, json_slice_to(room_at(out, slice_room(s)), r, s));
 }
 
 /* ---- time ---------------------------------------------------------------------------------- */
@@ -400,11 +421,7 @@ static char *time_us_to(char *o, int64_t us)
 
 void sr_format_time_us(int64_t us, sr_buf_t *out)
 {
-    if (out->len + TIME_MAX + 1 > out->cap) {
-        sr_buf_reserve(out, TIME_MAX);
-    }
-    out->len = (size_t)(time_us_to(out->base + out->len, us) - out->base);
-    out->base[out->len] = '\0';
+    room_end(out, time_us_to(room_at(out, TIME_MAX), us));
 }
 
 /* ---- JSON record --------------------------------------------------------------------------- */
@@ -676,21 +693,6 @@ static char *small_int_to(char *o, int v)
     return o + n;
 }
 
-/* The room a slice needs as a JSON string or null. */
-static size_t slice_room(sr_slice_t s)
-{
-    return sr_slice_present(s) ? JSON_STR_MAX(s.len) : 4;
-}
-
-static char *json_slice_to(char *o, const sr_record_t *r, sr_slice_t s)
-{
-    if (!sr_slice_present(s)) {
-        PUT_LIT(o, "null");
-        return o;
-    }
-    return json_str_to(o, sr_record_ptr(r, s), s.len);
-}
-
 /* The keys, punctuation, numbers and `null`s of one record, with margin. */
 #define JSON_FIXED_MAX 320
 
@@ -707,13 +709,11 @@ void sr_format_json(const sr_record_t *r, sr_buf_t *out)
     size_t in_n = strlen(in_name);
     size_t err_n = r->parse_error != NULL ? strlen(r->parse_error) : 0;
     sr_slice_t msg = sr_slice_present(r->message) ? r->message : (sr_slice_t){0, 0};
-    char *o;
+    char *o = room_at(out, JSON_FIXED_MAX + TIME_MAX + slice_room(r->timestamp) +
+                               JSON_STR_MAX(src_n) + JSON_STR_MAX(in_n) + slice_room(r->hostname) +
+                               slice_room(r->app_name) + slice_room(r->procid) +
+                               slice_room(r->msgid) + JSON_STR_MAX(msg.len) + JSON_STR_MAX(err_n));
 
-    sr_buf_reserve(out, JSON_FIXED_MAX + TIME_MAX + slice_room(r->timestamp) +
-                            JSON_STR_MAX(src_n) + JSON_STR_MAX(in_n) + slice_room(r->hostname) +
-                            slice_room(r->app_name) + slice_room(r->procid) +
-                            slice_room(r->msgid) + JSON_STR_MAX(msg.len) + JSON_STR_MAX(err_n));
-    o = out->base + out->len;
     PUT_LIT(o, "{\"timestamp\":");
     o = json_slice_to(o, r, r->timestamp);
     PUT_LIT(o, ",\"received_at\":\"");
@@ -754,10 +754,9 @@ void sr_format_json(const sr_record_t *r, sr_buf_t *out)
     if (r->n_sd_elems == 0 || r->sd_elems == NULL) {
         PUT_LIT(o, "null");
     } else {
-        out->len = (size_t)(o - out->base);
+        room_end(out, o);
         json_sd(out, r);
-        sr_buf_reserve(out, JSON_FIXED_MAX + JSON_STR_MAX(msg.len) + JSON_STR_MAX(err_n));
-        o = out->base + out->len;
+        o = room_at(out, JSON_FIXED_MAX + JSON_STR_MAX(msg.len) + JSON_STR_MAX(err_n));
     }
     PUT_LIT(o, ",\"message\":");
     o = json_str_to(o, sr_record_ptr(r, msg), msg.len);
@@ -768,8 +767,7 @@ void sr_format_json(const sr_record_t *r, sr_buf_t *out)
         PUT_LIT(o, "null");
     }
     *o++ = '}';
-    out->len = (size_t)(o - out->base);
-    out->base[out->len] = '\0';
+    room_end(out, o);
 }
 
 /* ---- RFC 5424 ------------------------------------------------------------------------------ */
