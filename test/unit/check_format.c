@@ -6,6 +6,8 @@
  */
 #include <check.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "parsers/parser.h"
 #include "relay/format.h"
@@ -154,15 +156,17 @@ static void check_against_ref(const char *s, size_t n)
     sr_buf_free(&want);
 }
 
-/* The writer checks 16 and 8 bytes at a time and ends a string by checking
- * its last 16 or 8 bytes again: every length up to 40, with one or two
- * bytes that need more than a copy at every pair of places, and random
- * strings over an alphabet rich in them. */
+/* The writer checks 32 (with AVX2), 16 and 8 bytes at a time, a short
+ * string as one 16-byte load, and ends a string by checking its last 16
+ * or 8 bytes again: every length up to 40, with one or two bytes that
+ * need more than a copy at every pair of places; lengths 64-100 with one
+ * such byte at every place; and random strings over an alphabet rich in
+ * them. */
 START_TEST(test_json_escape_every_offset)
 {
     static const char *const specials[] = {"\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9",
                                            "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xe2\x82"};
-    char s[64];
+    char s[128];
     size_t n, a, b, k, m;
     unsigned seed = 12345;
 
@@ -184,16 +188,54 @@ START_TEST(test_json_escape_every_offset)
             }
         }
     }
+    for (n = 64; n <= 100; n++) {
+        for (k = 0; k < SR_ARRAY_SIZE(specials); k++) {
+            size_t sl = strlen(specials[k]);
+
+            for (a = 0; a + sl <= n; a++) {
+                memset(s, 'a', n);
+                memcpy(s + a, specials[k], sl);
+                check_against_ref(s, n);
+            }
+        }
+    }
     for (m = 0; m < 20000; m++) {
         static const char alphabet[] = "ab \"\\\n\x01\xc3\xa9\xe2\x82\xac\xf0\x9f\xff";
 
-        n = (seed = seed * 1103515245u + 12345u) >> 16 & 63;
+        n = (seed = seed * 1103515245u + 12345u) >> 16 & 127;
         for (a = 0; a < n; a++) {
             seed = seed * 1103515245u + 12345u;
             s[a] = (seed >> 16) % 4 != 0 ? 'x' : alphabet[(seed >> 18) % (sizeof(alphabet) - 1)];
         }
         check_against_ref(s, n);
     }
+}
+END_TEST
+
+/* A short string is read 16 bytes at a time only where that cannot cross
+ * into the next page: strings that end at the last byte of a page whose
+ * successor is not mapped, and strings that start in the last 16 bytes
+ * of such a page, must be written right and must not fault. */
+START_TEST(test_json_escape_page_end)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    char *map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+    char *end;
+    size_t n, k;
+
+    ck_assert_ptr_ne(map, MAP_FAILED);
+    ck_assert_int_eq(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
+    end = map + pg;
+    for (n = 0; n <= 40; n++) {
+        for (k = 0; k < n; k++) {
+            end[-(long)n + (long)k] = (char)(k % 7 == 3 ? '"' : 'a' + (int)k % 26);
+        }
+        check_against_ref(end - n, n);
+        memset(end - n, 'q', n);
+        check_against_ref(end - n, n);
+    }
+    munmap(map, (size_t)pg * 2);
 }
 END_TEST
 
@@ -716,6 +758,7 @@ static Suite *format_suite(void)
     tcase_add_loop_test(tc, test_json_escape, 0, SR_ARRAY_SIZE(esc_cases));
     tcase_add_loop_test(tc, test_json_utf8, 0, SR_ARRAY_SIZE(utf8_cases));
     tcase_add_test(tc, test_json_escape_every_offset);
+    tcase_add_test(tc, test_json_escape_page_end);
     tcase_add_test(tc, test_time_us);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_json_raw_nulls);
