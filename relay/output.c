@@ -262,9 +262,14 @@ int sr_output_start(sr_output_t *o)
 
 void sr_output_enqueue(sr_output_t *o, sr_record_t *rec)
 {
+    sr_record_ref(rec);
+    sr_output_enqueue_owned(o, rec);
+}
+
+void sr_output_enqueue_owned(sr_output_t *o, sr_record_t *rec)
+{
     core_t *c = o->core;
 
-    sr_record_ref(rec);
     push_back(c, rec);
     c->bytes += sr_record_size(rec);
     if (!c->busy && !c->waiting) {

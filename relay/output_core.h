@@ -39,6 +39,8 @@ int sr_output_start(sr_output_t *o);
 /* Queue a record (takes its own reference). Never refuses: the limit is
  * enforced by back-pressure on the inputs. */
 void sr_output_enqueue(sr_output_t *o, sr_record_t *rec);
+/* The same, taking over the caller's reference instead. */
+void sr_output_enqueue_owned(sr_output_t *o, sr_record_t *rec);
 /* Records queued or in flight. */
 size_t sr_output_pending(const sr_output_t *o);
 void sr_output_reopen(sr_output_t *o);

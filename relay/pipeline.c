@@ -62,8 +62,13 @@ sr_pipeline_t *sr_pipeline_create(uv_loop_t *main_loop, const sr_config_t *cfg,
     return p;
 }
 
+/* Queue the record on every output that takes it. The pipeline's own
+ * reference goes to the last of them: with one output, the count is not
+ * touched here at all (a locked add and subtract on a line that another
+ * core wrote, per record). */
 static void route(sr_pipeline_t *p, sr_record_t *rec)
 {
+    sr_output_t *last = NULL;
     size_t i;
 
     for (i = 0; i < p->n_outputs; i++) {
@@ -75,9 +80,16 @@ static void route(sr_pipeline_t *p, sr_record_t *rec)
         if (rec->severity > oc->min_severity) {
             continue;
         }
-        sr_output_enqueue(p->outputs[i], rec);
+        if (last != NULL) {
+            sr_output_enqueue(last, rec);
+        }
+        last = p->outputs[i];
     }
-    sr_record_release(rec);
+    if (last != NULL) {
+        sr_output_enqueue_owned(last, rec);
+    } else {
+        sr_record_release(rec);
+    }
 }
 
 void sr_pipeline_drain(sr_pipeline_t *p)
