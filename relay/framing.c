@@ -196,6 +196,23 @@ int sr_framer_feed(sr_framer_t *f, const char *p, size_t n, sr_frame_cb cb, void
              * to nine digits ("000000238 <38>1 ..."); a zero count is not
              * a header. */
             if (f->mode != SR_FRAMING_NEWLINE && c >= '0' && c <= '9') {
+                /* The usual case, a whole header in this read: its digits
+                 * in one tight loop, not a state change per byte. Anything
+                 * else (split, too long, no space, zero) goes the byte-wise
+                 * way below, from its first digit. */
+                uint64_t v = 0;
+                size_t j = i;
+
+                while (j < n && j - i < 10 && (unsigned char)(p[j] - '0') < 10) {
+                    v = v * 10 + (uint64_t)(p[j] - '0');
+                    j++;
+                }
+                if (j < n && p[j] == ' ' && v > 0) {
+                    i = j + 1;
+                    start_body(f, v);
+                    seg = i;
+                    break;
+                }
                 f->state = ST_LEN;
                 f->want = c - '0';
                 f->digits = 1;
