@@ -45,6 +45,16 @@ char *sr_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define SR_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define SR_UNUSED(x) ((void)(x))
 
+/* Built with AddressSanitizer: GCC defines __SANITIZE_ADDRESS__, clang
+ * answers __has_feature. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SR_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SR_ASAN 1
+#endif
+#endif
+
 /* Wall-clock microseconds since the Unix epoch. */
 int64_t sr_now_us(void);
 

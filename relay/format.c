@@ -30,22 +30,17 @@
 #define SR_JSON_AVX2 1
 #endif
 
+#include "format.h"
+
 /* A string shorter than 16 bytes is checked and copied as one 16-byte
  * load and store when those cannot cross into another page. The load
  * then reads past the string's end (never past its page, so it cannot
  * fault; an empty string is not read at all, as it may point past the
  * end of a mapping); AddressSanitizer would rightly report that, so its
  * builds take the byte-wise path. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SR_NO_OVERREAD 1
-#endif
-#endif
-#if defined(__SSE2__) && !defined(__SANITIZE_ADDRESS__) && !defined(SR_NO_OVERREAD)
+#if defined(__SSE2__) && !defined(SR_ASAN)
 #define SR_JSON_OVERREAD 1
 #endif
-
-#include "format.h"
 
 static const char *const facility_names[] = {
     "kern",   "user",   "mail",     "daemon", "auth",   "syslog",   "lpr",     "news",

@@ -23,7 +23,7 @@
 
 #include "record.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(SR_ASAN)
 #include <sanitizer/asan_interface.h>
 #define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
 #define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
