@@ -23,11 +23,15 @@
  * Candidate-start hints: a built-in may have a hint, a plain C scan that
  * finds the next offset where its pattern could begin a match. PCRE2 then
  * runs only there, with a second compilation of the same pattern made
- * PCRE2_ANCHORED. PCRE2 stays the only judge of what matches: a hint may
- * propose positions that fail, but must never skip one that could match
- * (each hint's comment gives the argument), and the matches, limits and
- * failures are then exactly those of the plain unanchored search.
- * test/unit/check_redact.c and test/fuzz/fuzz_redact.c compare the two.
+ * PCRE2_ANCHORED. A hint may propose positions that fail, but must never
+ * skip one that could match (each hint's comment gives the argument), and
+ * the matches, limits and failures are then exactly those of the plain
+ * unanchored search. credit_card and email also have a decider, which
+ * works out in C what that anchored attempt would answer, for candidates
+ * short enough that PCRE2 could not reach a limit on them; longer ones go
+ * to PCRE2. The patterns stay the definition of what matches:
+ * test/unit/check_redact.c and test/fuzz/fuzz_redact.c compare both
+ * shortcuts with the plain search.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -141,11 +145,29 @@ static size_t next_digit(const unsigned char *p, size_t n, size_t i)
     return i;
 }
 
-/* [A-Za-z0-9._%+\x80-\xff-], the local part of an address. */
+/* Byte classes of the email pattern, one table look-up per byte. */
+enum {
+    C_ALNUM = 1 << 0, /* [A-Za-z0-9\x80-\xff]: a domain label's first and last byte */
+    C_HYPHEN = 1 << 1,
+    C_LOCAL = 1 << 2, /* [A-Za-z0-9._%+\x80-\xff-]: the local part */
+    C_ALPHA = 1 << 3, /* [A-Za-z]: the top-level domain */
+};
+
+static const unsigned char email_class[256] = {
+    ['0' ... '9'] = C_ALNUM | C_LOCAL,
+    ['A' ... 'Z'] = C_ALNUM | C_LOCAL | C_ALPHA,
+    ['a' ... 'z'] = C_ALNUM | C_LOCAL | C_ALPHA,
+    [0x80 ... 0xff] = C_ALNUM | C_LOCAL,
+    ['-'] = C_HYPHEN | C_LOCAL,
+    ['.'] = C_LOCAL,
+    ['_'] = C_LOCAL,
+    ['%'] = C_LOCAL,
+    ['+'] = C_LOCAL,
+};
+
 static bool is_local(unsigned char c)
 {
-    return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-           c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+    return email_class[c] & C_LOCAL;
 }
 
 /*
@@ -222,6 +244,153 @@ static size_t hint_credit_card(const unsigned char *p, size_t n, size_t start)
             return i;
         }
         i = k + 1;
+    }
+    return HINT_NONE;
+}
+
+/*
+ * Deciders. For credit_card and email, what the anchored PCRE2 attempt at
+ * a candidate s would answer can be worked out in a few lines of C, for
+ * about a tenth of the cost of the JIT call (and for credit_card, of its
+ * Luhn callout). A decider returns the end of the match at s, HINT_NONE
+ * when there is none, or DECIDE_PCRE when the candidate is longer than it
+ * takes on: PCRE2 then judges it, so the match and depth limits (which
+ * can make PCRE2 fail closed on a very long candidate) keep their exact
+ * effect. Within the bounds a decider takes, PCRE2 cannot reach any limit
+ * a hinted rule may have (HINT_MIN_LIMIT). Each comment below gives the
+ * pattern's backtracking order the decider follows; test/unit/
+ * check_redact.c and test/fuzz/fuzz_redact.c compare the results with
+ * the plain PCRE2 search.
+ */
+#define DECIDE_PCRE (SIZE_MAX - 1)
+
+static bool luhn_ok(const char *p, size_t n)
+{
+    unsigned sum = 0, digits = 0, d;
+    bool dbl = false;
+    size_t i;
+
+    for (i = n; i-- > 0;) {
+        if (p[i] < '0' || p[i] > '9') {
+            continue;
+        }
+        d = (unsigned)(p[i] - '0');
+        if (dbl) {
+            d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+        }
+        sum += d;
+        dbl = !dbl;
+        digits++;
+    }
+    return digits >= 2 && sum % 10 == 0;
+}
+
+typedef size_t (*decide_fn)(const unsigned char *p, size_t n, size_t s);
+
+/*
+ * credit_card at s: the look-behinds, then [0-9] and {12,18} steps of
+ * [ -]?[0-9]. A step is one digit, or one separator and a digit; never
+ * both ways (a separator is no digit), so the steps are fixed by the text
+ * and the greedy repeat takes as many as there are, up to 18. PCRE2 then
+ * tries the ends from the longest down to 13 digits: the look-ahead
+ * (?![0-9]|\.[0-9]), then the Luhn callout over the text so far; the
+ * first end that passes both is the match.
+ */
+static size_t decide_credit_card(const unsigned char *p, size_t n, size_t s)
+{
+    static const unsigned char doubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
+    unsigned char digit[19];
+    size_t end[19], k = s;
+    unsigned j = 0, i, sum;
+
+    if (s >= n || !is_digit(p[s]) || (s > 0 && is_digit(p[s - 1])) ||
+        (s > 1 && p[s - 1] == '.' && is_digit(p[s - 2]))) {
+        return HINT_NONE;
+    }
+    for (;;) {
+        digit[j] = (unsigned char)(p[k] - '0');
+        end[j++] = ++k;
+        if (j == 19) {
+            break;
+        }
+        if (k < n && is_digit(p[k])) {
+            continue;
+        }
+        if (k + 1 < n && (p[k] == ' ' || p[k] == '-') && is_digit(p[k + 1])) {
+            k++;
+            continue;
+        }
+        break;
+    }
+    for (; j >= 13; j--) {
+        k = end[j - 1];
+        if ((k < n && is_digit(p[k])) || (k + 1 < n && p[k] == '.' && is_digit(p[k + 1]))) {
+            continue;
+        }
+        /* Luhn: from the right, every second digit doubled. */
+        for (sum = 0, i = j; i >= 2; i -= 2) {
+            sum += digit[i - 1] + doubled[digit[i - 2]];
+        }
+        if (i == 1) {
+            sum += digit[0];
+        }
+        if (sum % 10 == 0) {
+            return k;
+        }
+    }
+    return HINT_NONE;
+}
+
+/* Most local-part bytes and domain labels a decider takes on itself. */
+#define EMAIL_DECIDE_LOCAL 256
+#define EMAIL_DECIDE_LABELS 16
+
+/*
+ * email at s: the look-behind, L+ (which runs to the end of the L-run,
+ * since '@' is not in L) and '@'. Then (?:label\.)+ where a label is
+ * X(?:[X-]{0,61}X)?: as '.' is in neither class, a label followed by a
+ * '.' is the whole run of [X-] bytes before that '.', so each repetition
+ * is fixed by the text: the run, 1 to 63 bytes, X at both ends, and a
+ * '.' after it. The greedy + takes every such label in a row; then
+ * [A-Za-z]{2,63} (greedy, nothing after it) needs two letters. PCRE2
+ * backtracks by giving up the last label, one at a time, and takes the
+ * first count of labels after which two letters follow.
+ */
+static size_t decide_email(const unsigned char *p, size_t n, size_t s)
+{
+    size_t after[EMAIL_DECIDE_LABELS + 1], a, q, j, t;
+    unsigned k = 0;
+
+    if (s >= n || (s > 0 && is_local(p[s - 1]))) {
+        return HINT_NONE;
+    }
+    for (a = s; a < n && is_local(p[a]); a++) {
+        if (a - s > EMAIL_DECIDE_LOCAL) {
+            return DECIDE_PCRE;
+        }
+    }
+    if (a == s || a >= n || p[a] != '@') {
+        return HINT_NONE;
+    }
+    for (q = a + 1;;) {
+        for (j = q; j < n && (email_class[p[j]] & (C_ALNUM | C_HYPHEN)); j++) {
+        }
+        if (j == q || j - q > 63 || j >= n || p[j] != '.' || !(email_class[p[q]] & C_ALNUM) ||
+            !(email_class[p[j - 1]] & C_ALNUM)) {
+            break;
+        }
+        if (k == EMAIL_DECIDE_LABELS) {
+            return DECIDE_PCRE;
+        }
+        after[k++] = q = j + 1;
+    }
+    while (k > 0) {
+        q = after[--k];
+        for (t = 0; t < 63 && q + t < n && (email_class[p[q + t]] & C_ALPHA); t++) {
+        }
+        if (t >= 2) {
+            return q + t;
+        }
     }
     return HINT_NONE;
 }
@@ -474,6 +643,7 @@ typedef struct builtin_s {
     const char *replacement; /* default replacement */
     const char *sd_names;    /* NULL, or SD-PARAM names whose whole value is secret */
     hint_fn hint;            /* NULL, or where a match may begin (see above) */
+    decide_fn decide;        /* NULL, or whether one does (with a hint; see above) */
 } builtin_t;
 
 #define OCTET "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -489,7 +659,7 @@ static const builtin_t builtins[] = {
      * a longer number or a decimal; the callout keeps only Luhn-valid
      * candidates (and makes the engine try shorter ones). */
     {"credit_card", "(?<![0-9])(?<![0-9]\\.)[0-9](?:[ -]?[0-9]){12,18}(?![0-9]|\\.[0-9])(?C1)",
-     "[REDACTED-CARD]", NULL, hint_credit_card},
+     "[REDACTED-CARD]", NULL, hint_credit_card, decide_credit_card},
     /* local@domain.tld, the domain with at least one dot and a TLD of two
      * or more ASCII letters; the look-behind makes each run of local-part
      * characters start one attempt only (linear time). */
@@ -497,11 +667,11 @@ static const builtin_t builtins[] = {
      "(?<![A-Za-z0-9._%+\\x80-\\xff-])[A-Za-z0-9._%+\\x80-\\xff-]+@"
      "(?:[A-Za-z0-9\\x80-\\xff](?:[A-Za-z0-9\\x80-\\xff-]{0,61}[A-Za-z0-9\\x80-\\xff])?\\.)+"
      "[A-Za-z]{2,63}",
-     "[REDACTED-EMAIL]", NULL, hint_email},
+     "[REDACTED-EMAIL]", NULL, hint_email, decide_email},
     /* Dotted quad with octets 0-255, not inside a longer dotted run
      * ("1.2.3.4.5") or a word ("v1.2.3.4"). */
     {"ipv4", "(?<![A-Za-z0-9_.])" IPV4 "(?![A-Za-z0-9_]|\\.[0-9])", "[REDACTED-IPV4]", NULL,
-     hint_ipv4},
+     hint_ipv4, NULL},
     /* Full, compressed (at least one group beside "::") and IPv4-embedded
      * forms, with an optional zone; never a bare "::", a MAC address or
      * a time of day. */
@@ -511,24 +681,24 @@ static const builtin_t builtins[] = {
      ":){7}" H16 "|(?:" H16 ":){0,6}" H16 "::(?:" H16 "(?::" H16 "){0,6})?"
      "|::" H16 "(?::" H16 "){0,6}"
      ")(?:%[A-Za-z0-9_.]+)?(?![A-Za-z0-9_:]|\\.[0-9])",
-     "[REDACTED-IPV6]", NULL, hint_ipv6},
+     "[REDACTED-IPV6]", NULL, hint_ipv6, NULL},
     {"aws_access_key_id", "(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])",
-     "[REDACTED-AWS-KEY-ID]", NULL, NULL},
+     "[REDACTED-AWS-KEY-ID]", NULL, NULL, NULL},
     /* 40 base64 characters only right after a secret-key name and = or :
      * (a bare 40-character string is left alone: it is as likely a SHA-1). */
     {"aws_secret_access_key",
      "((?<![A-Za-z0-9])" AWS_SECRET_KEY "(?:\\\\?[\"'])?\\s*(?::|=>?)\\s*(?:\\\\?[\"'])?)"
      "[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
-     "${1}[REDACTED]", "^" AWS_SECRET_KEY "$", NULL},
+     "${1}[REDACTED]", "^" AWS_SECRET_KEY "$", NULL, NULL},
     /* "Bearer " and a token68 of 8+ characters with at least one
      * non-letter, or 20+ letters (so "the bearer of" is left alone). */
     {"bearer_token",
      "(?<![A-Za-z0-9_-])((?i:bearer)\\s+)"
      "(?:(?=[A-Za-z]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}|[A-Za-z]{20,})=*",
-     "${1}[REDACTED]", NULL, NULL},
+     "${1}[REDACTED]", NULL, NULL, NULL},
     /* JWS (three parts) or JWE (five), header starting eyJ ('{"'). */
     {"jwt", "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}(?:\\.[A-Za-z0-9_-]*){2,4}", "[REDACTED-JWT]",
-     NULL, NULL},
+     NULL, NULL, NULL},
     /* KEY=VALUE, KEY: VALUE, "KEY":"VALUE", KEY => 'VALUE', \"KEY\":\"VALUE\"
      * where KEY ends with a secret-ish word; the key and quotes stay. The
      * match starts at that word (whatever precedes it stays as it is),
@@ -539,7 +709,7 @@ static const builtin_t builtins[] = {
      "|(?<=\")(?:[^\"\\\\\\r\\n]|\\\\.)++"
      "|(?<=')[^'\\r\\n]++"
      "|(?<![\"'])(?:[^\\s,;&\"'}\\]\\\\]|\\\\(?![\"']))++)",
-     "${1}[REDACTED]", "^[A-Za-z0-9_.-]*?" SECRET_KEYS "$", hint_password_kv},
+     "${1}[REDACTED]", "^[A-Za-z0-9_.-]*?" SECRET_KEYS "$", hint_password_kv, NULL},
 };
 
 const char *const sr_redact_builtin_names[] = {
@@ -561,6 +731,7 @@ typedef struct rule_s {
     pcre2_code *code;
     pcre2_code *anchored;     /* built-ins with a hint: code again, PCRE2_ANCHORED */
     hint_fn hint;             /* with anchored; NULL: plain unanchored search */
+    decide_fn decide;         /* NULL, or with hint: PCRE2's answer at a candidate */
     bool anchored_jit;        /* anchored has JIT code: pcre2_jit_match() */
     pcre2_code *sd_name_code; /* built-ins: names of SD params that are secrets */
     char *lit;                /* the replacement's literal text */
@@ -598,6 +769,7 @@ typedef struct pending_s {
 
 struct sr_redact_scratch_s {
     pcre2_match_data *md;
+    PCRE2_SIZE ov[2]; /* a decider's match */
     uint32_t md_pairs;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
@@ -935,6 +1107,7 @@ static void load_rule(sr_cfg_ctx_t *ctx, const sr_node_t *item, size_t idx,
             ru->anchored =
                 compile(bi->pattern, PCRE2_ANCHORED | PCRE2_NO_START_OPTIMIZE, &errcode, &erroff);
             ru->hint = bi->hint;
+            ru->decide = bi->decide;
             pcre2_pattern_info(ru->anchored, PCRE2_INFO_JITSIZE, &jit_size);
             ru->anchored_jit = jit_size > 0;
         }
@@ -1026,27 +1199,6 @@ void sr_redactor_free(sr_redactor_t *r)
 }
 
 /* ---- scratch ------------------------------------------------------- */
-
-static bool luhn_ok(const char *p, size_t n)
-{
-    unsigned sum = 0, digits = 0, d;
-    bool dbl = false;
-    size_t i;
-
-    for (i = n; i-- > 0;) {
-        if (p[i] < '0' || p[i] > '9') {
-            continue;
-        }
-        d = (unsigned)(p[i] - '0');
-        if (dbl) {
-            d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-        }
-        sum += d;
-        dbl = !dbl;
-        digits++;
-    }
-    return digits >= 2 && sum % 10 == 0;
-}
 
 /* (?C1): continue only if the digits matched so far pass the Luhn check;
  * otherwise fail here, so the engine backtracks to a shorter candidate. */
@@ -1204,24 +1356,35 @@ static void expand(const rule_t *ru, const char *subj, int rc, const PCRE2_SIZE 
  * sixth of a short match's cost.
  */
 static int next_match(const rule_t *ru, sr_redact_scratch_t *s, const char *p, size_t n,
-                      size_t start)
+                      size_t start, const PCRE2_SIZE **ov)
 {
+    const unsigned char *u = (const unsigned char *)p;
+    size_t end;
     int rc;
 
+    *ov = pcre2_get_ovector_pointer(s->md);
     if (ru->hint == NULL || s->no_hints) {
         return pcre2_match(ru->code, (PCRE2_SPTR)p, n, start, PCRE2_NOTEMPTY, s->md, s->mctx);
     }
     for (;;) {
-        start = ru->hint((const unsigned char *)p, n, start);
+        start = ru->hint(u, n, start);
         if (start > n) {
             return PCRE2_ERROR_NOMATCH;
         }
-        rc = ru->anchored_jit ? pcre2_jit_match(ru->anchored, (PCRE2_SPTR)p, n, start,
-                                                PCRE2_NOTEMPTY, s->md, s->mctx)
-                              : pcre2_match(ru->anchored, (PCRE2_SPTR)p, n, start, PCRE2_NOTEMPTY,
-                                            s->md, s->mctx);
-        if (rc != PCRE2_ERROR_NOMATCH) {
-            return rc;
+        end = ru->decide != NULL ? ru->decide(u, n, start) : DECIDE_PCRE;
+        if (end == DECIDE_PCRE) {
+            rc = ru->anchored_jit ? pcre2_jit_match(ru->anchored, (PCRE2_SPTR)p, n, start,
+                                                    PCRE2_NOTEMPTY, s->md, s->mctx)
+                                  : pcre2_match(ru->anchored, (PCRE2_SPTR)p, n, start,
+                                                PCRE2_NOTEMPTY, s->md, s->mctx);
+            if (rc != PCRE2_ERROR_NOMATCH) {
+                return rc;
+            }
+        } else if (end != HINT_NONE) {
+            s->ov[0] = start;
+            s->ov[1] = end;
+            *ov = s->ov;
+            return 1; /* group 0 only: the built-ins with deciders have no groups */
         }
         start++;
     }
@@ -1235,20 +1398,20 @@ static int next_match(const rule_t *ru, sr_redact_scratch_t *s, const char *p, s
 static int apply_rule(const rule_t *ru, sr_redact_scratch_t *s, const char *p, size_t n,
                       sr_buf_t *out)
 {
-    PCRE2_SIZE start = 0, last = 0, *ov;
+    PCRE2_SIZE start = 0, last = 0;
+    const PCRE2_SIZE *ov;
     int rc, count = 0;
 
     pcre2_set_match_limit(s->mctx, ru->match_limit);
     pcre2_set_depth_limit(s->mctx, ru->depth_limit);
     while (start <= n) {
-        rc = next_match(ru, s, p, n, start);
+        rc = next_match(ru, s, p, n, start, &ov);
         if (rc == PCRE2_ERROR_NOMATCH) {
             break;
         }
         if (rc <= 0) {
             return rc < 0 ? rc : PCRE2_ERROR_INTERNAL;
         }
-        ov = pcre2_get_ovector_pointer(s->md);
         if (ov[1] <= ov[0] || ov[0] < last) {
             /* Only \K tricks get here; an empty "match" masks nothing, and
              * we step over one character to make progress. */

@@ -133,6 +133,9 @@ static const bcase_t bcases[] = {
     {"credit_card", "long 41111111111111111111111", NULL}, /* 23 digits */
     {"credit_card", "amount 4111111111111111.25", NULL},   /* a decimal */
     {"credit_card", "v 1.4111111111111111", NULL},
+    {"credit_card", "4111 1111 1111 1111 7", "[REDACTED-CARD] 7"}, /* 17 digits fail Luhn */
+    {"credit_card", "4111 1111 1111 1111 3", "[REDACTED-CARD]"},     /* 17 digits pass */
+    {"credit_card", "x 4111 1111 1111 1111.5", NULL},
     /* email */
     {"email", "from alice@example.com to", "from [REDACTED-EMAIL] to"},
     {"email", "<bob.smith+tag@mail.example.co.uk>", "<[REDACTED-EMAIL]>"},
@@ -142,6 +145,11 @@ static const bcase_t bcases[] = {
     {"email", "ping @handle and a@b.c", NULL},
     {"email", "foo@bar ok", NULL},
     {"email", "no at sign here at all", NULL},
+    {"email", "a@b.cd.e", "[REDACTED-EMAIL].e"}, /* the last label is given up */
+    {"email", "u@host.com2x", "[REDACTED-EMAIL]2x"},
+    {"email", "x@a.b-c.io", "[REDACTED-EMAIL]"},
+    {"email", "x@-a.com x@a-.com x@a..com", NULL}, /* labels end in X, never empty */
+    {"email", "u@a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.rs", "[REDACTED-EMAIL]"}, /* 17 labels */
     /* ipv4 */
     {"ipv4", "from 10.0.0.1:514", "from [REDACTED-IPV4]:514"},
     {"ipv4", "peer=192.168.1.255.", "peer=[REDACTED-IPV4]."},
@@ -1189,6 +1197,97 @@ START_TEST(test_hints_match_plain_search)
 }
 END_TEST
 
+/* The deciders (credit_card, email) at the edges of what they take on
+ * themselves and of what PCRE2 would match: the same bytes both ways. */
+START_TEST(test_deciders_edges)
+{
+    static const char *const sets[] = {
+        "- builtin: credit_card\n- builtin: email\n",
+        "- builtin: credit_card\n  match_limit: 10000\n  depth_limit: 10000\n"
+        "- builtin: email\n  match_limit: 10000\n  depth_limit: 10000\n",
+    };
+    static const char *const tails[] = {"", " ", ".", ".5", "-", "x", "1", " 1", "@"};
+    sr_redactor_t *r;
+    sr_redact_scratch_t *with, *without;
+    sr_buf_t in;
+    size_t k, len, t, labels, d;
+    int masked = 0;
+
+    sr_buf_init(&in);
+    for (k = 0; k < SR_ARRAY_SIZE(sets); k++) {
+        r = load(sets[k]);
+        with = sr_redact_scratch_create(r);
+        without = sr_redact_scratch_create(r);
+        sr_redact_scratch_set_hints(without, false);
+        for (t = 0; t < SR_ARRAY_SIZE(tails); t++) {
+            /* Labels of 1 to 70 bytes, ending in a letter, a digit or '-'. */
+            for (len = 1; len <= 70; len++) {
+                for (d = 0; d < 3; d++) {
+                    sr_buf_reset(&in);
+                    sr_buf_puts(&in, "to a.b@x.");
+                    for (labels = 0; labels < len; labels++) {
+                        sr_buf_putc(&in, labels + 1 == len ? "z9-"[d] : 'q');
+                    }
+                    sr_buf_puts(&in, ".org");
+                    sr_buf_puts(&in, tails[t]);
+                    same_both_ways(r, with, without, in.base, in.len, &masked);
+                }
+            }
+            /* 1 to 40 labels; top-level domains of 1 to 70 letters. */
+            for (labels = 1; labels <= 40; labels++) {
+                for (len = 1; len <= 70; len += labels % 7 + 1) {
+                    sr_buf_reset(&in);
+                    sr_buf_puts(&in, "u@");
+                    for (d = 0; d < labels; d++) {
+                        sr_buf_puts(&in, d % 3 ? "ab." : "c-1.");
+                    }
+                    for (d = 0; d < len; d++) {
+                        sr_buf_putc(&in, 'm');
+                    }
+                    sr_buf_puts(&in, tails[t]);
+                    same_both_ways(r, with, without, in.base, in.len, &masked);
+                }
+            }
+            /* Local parts around what the decider takes (256 bytes). */
+            for (len = 250; len <= 262; len++) {
+                sr_buf_reset(&in);
+                for (d = 0; d < len; d++) {
+                    sr_buf_putc(&in, "a.+_%-9"[d % 7]);
+                }
+                sr_buf_puts(&in, "@example.com");
+                sr_buf_puts(&in, tails[t]);
+                same_both_ways(r, with, without, in.base, in.len, &masked);
+            }
+            /* Digit chains of 12 to 24 digits made of a valid card and
+             * more digits, joined by nothing, ' ' or '-'. */
+            for (len = 12; len <= 24; len++) {
+                for (d = 0; d < 3; d++) {
+                    static const char card[] = "4111111111111111378282246310005";
+                    size_t i;
+
+                    sr_buf_reset(&in);
+                    sr_buf_puts(&in, "n ");
+                    for (i = 0; i < len; i++) {
+                        if (i > 0 && i % 4 == 0 && d > 0) {
+                            sr_buf_putc(&in, d == 1 ? ' ' : '-');
+                        }
+                        sr_buf_putc(&in, card[i]);
+                    }
+                    sr_buf_puts(&in, tails[t]);
+                    same_both_ways(r, with, without, in.base, in.len, &masked);
+                }
+            }
+        }
+        sr_redact_scratch_free(with);
+        sr_redact_scratch_free(without);
+        sr_redactor_free(r);
+    }
+    fprintf(stderr, "  deciders: %d replacements\n", masked);
+    ck_assert_int_gt(masked, 5000);
+    sr_buf_free(&in);
+}
+END_TEST
+
 /* Long fields where nearly every byte is a candidate, or where candidates
  * fail after work: the limits count per start offset, so skipping offsets
  * must not change which fields fail closed, even at the smallest limits
@@ -1381,6 +1480,7 @@ static Suite *redact_suite(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_loop_test(tc, test_hints_match_plain_search, 0, (int)SR_ARRAY_SIZE(diff_sets));
     tcase_add_test(tc, test_hints_long_fields);
+    tcase_add_test(tc, test_deciders_edges);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
 
