@@ -102,24 +102,35 @@ size_t sr__parse_rfc3339(const char *p, size_t n)
 
 sr_slice_t sr__append_zoned(sr_record_t *rec, const char *dt, size_t len, const sr_tz_t *tz)
 {
-    int64_t local = sr_days_from_civil(sr__num(dt, 4), sr__num(dt + 5, 2), sr__num(dt + 8, 2)) *
-                        86400 +
-                    sr__num(dt + 11, 2) * 3600 + sr__num(dt + 14, 2) * 60 + sr__num(dt + 17, 2);
-    int32_t off = sr_tz_offset_for_local(tz, local);
-    uint32_t a = (uint32_t)(off < 0 ? -off : off);
-    char buf[48];
+    int32_t off = 0; /* UTC: no time to work out */
+    uint32_t a;
+    sr_slice_t sl;
+    char *o;
 
-    if (len + 6 > sizeof(buf)) {
+    if (len + 6 > 48 || len + 6 > rec->text_cap - rec->text_len) {
         return SR_SLICE_NULL;
     }
-    memcpy(buf, dt, len);
-    buf[len] = off < 0 ? '-' : '+';
-    buf[len + 1] = (char)('0' + a / 36000);
-    buf[len + 2] = (char)('0' + a / 3600 % 10);
-    buf[len + 3] = ':';
-    buf[len + 4] = (char)('0' + a % 3600 / 600);
-    buf[len + 5] = (char)('0' + a % 3600 / 60 % 10);
-    return sr_record_append(rec, buf, len + 6);
+    if (tz != NULL) {
+        int64_t local =
+            sr_days_from_civil(sr__num(dt, 4), sr__num(dt + 5, 2), sr__num(dt + 8, 2)) * 86400 +
+            sr__num(dt + 11, 2) * 3600 + sr__num(dt + 14, 2) * 60 + sr__num(dt + 17, 2);
+
+        off = sr_tz_offset_for_local(tz, local);
+    }
+    a = (uint32_t)(off < 0 ? -off : off);
+    /* Written straight after the record's text (sr_record_append's room). */
+    o = rec->text + rec->text_len;
+    memcpy(o, dt, len);
+    o[len] = off < 0 ? '-' : '+';
+    o[len + 1] = (char)('0' + a / 36000);
+    o[len + 2] = (char)('0' + a / 3600 % 10);
+    o[len + 3] = ':';
+    o[len + 4] = (char)('0' + a % 3600 / 600);
+    o[len + 5] = (char)('0' + a % 3600 / 60 % 10);
+    sl.off = rec->text_len;
+    sl.len = (uint32_t)(len + 6);
+    rec->text_len += sl.len;
+    return sl;
 }
 
 /*
