@@ -105,10 +105,10 @@ sr_slice_t sr__append_zoned(sr_record_t *rec, const char *dt, size_t len, const 
     int32_t off = 0; /* UTC: no time to work out */
     uint32_t a;
     sr_slice_t sl;
-    char *o;
+    char *o = sr_record_extend(rec, len + 6, &sl);
 
-    if (len + 6 > 48 || len + 6 > rec->text_cap - rec->text_len) {
-        return SR_SLICE_NULL;
+    if (o == NULL) {
+        return sl;
     }
     if (tz != NULL) {
         int64_t local =
@@ -118,8 +118,6 @@ sr_slice_t sr__append_zoned(sr_record_t *rec, const char *dt, size_t len, const 
         off = sr_tz_offset_for_local(tz, local);
     }
     a = (uint32_t)(off < 0 ? -off : off);
-    /* Written straight after the record's text (sr_record_append's room). */
-    o = rec->text + rec->text_len;
     memcpy(o, dt, len);
     o[len] = off < 0 ? '-' : '+';
     o[len + 1] = (char)('0' + a / 36000);
@@ -127,9 +125,6 @@ sr_slice_t sr__append_zoned(sr_record_t *rec, const char *dt, size_t len, const 
     o[len + 3] = ':';
     o[len + 4] = (char)('0' + a % 3600 / 600);
     o[len + 5] = (char)('0' + a % 3600 / 60 % 10);
-    sl.off = rec->text_len;
-    sl.len = (uint32_t)(len + 6);
-    rec->text_len += sl.len;
     return sl;
 }
 

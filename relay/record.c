@@ -363,17 +363,26 @@ void sr_record_sd_reserve(sr_record_t *r, uint32_t n_elems, uint32_t n_params)
     r->n_sd_params = n_params;
 }
 
+char *sr_record_extend(sr_record_t *r, size_t n, sr_slice_t *s)
+{
+    if (n > r->text_cap - r->text_len) {
+        *s = SR_SLICE_NULL;
+        return NULL;
+    }
+    s->off = r->text_len;
+    s->len = (uint32_t)n;
+    r->text_len += (uint32_t)n;
+    return r->text + s->off;
+}
+
 sr_slice_t sr_record_append(sr_record_t *r, const char *p, size_t n)
 {
     sr_slice_t s;
+    char *o = sr_record_extend(r, n, &s);
 
-    if (n > r->text_cap - r->text_len) {
-        return SR_SLICE_NULL;
+    if (o != NULL) {
+        memcpy(o, p, n);
     }
-    memcpy(r->text + r->text_len, p, n);
-    s.off = r->text_len;
-    s.len = (uint32_t)n;
-    r->text_len += (uint32_t)n;
     return s;
 }
 

@@ -131,6 +131,13 @@ static inline bool sr_slice_present(sr_slice_t s) { return s.off != SR_NONE; }
 void sr_record_sd_reserve(sr_record_t *r, uint32_t n_elems, uint32_t n_params);
 
 /*
+ * Make room for n bytes after the record's text (within text_cap): *s gets
+ * their slice and the return value where to write them; NULL (and
+ * SR_SLICE_NULL) if they do not fit.
+ */
+char *sr_record_extend(sr_record_t *r, size_t n, sr_slice_t *s);
+
+/*
  * Append bytes to the record's text (within text_cap) and return their
  * slice; SR_SLICE_NULL if they do not fit.
  */
