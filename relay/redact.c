@@ -248,6 +248,24 @@ static size_t hint_credit_card(const unsigned char *p, size_t n, size_t start)
     return HINT_NONE;
 }
 
+/* A digit's value after Luhn doubling (2d, less 9 above 9). */
+static const unsigned char luhn_doubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
+
+/* The Luhn check over the digits of p[0..n) (other bytes skipped): from
+ * the right, every second digit doubled; the sum a multiple of 10. */
+static bool luhn_ok(const char *p, size_t n)
+{
+    unsigned sum = 0, digits = 0;
+    size_t i;
+
+    for (i = n; i-- > 0;) {
+        if (is_digit((unsigned char)p[i])) {
+            sum += digits++ % 2 ? luhn_doubled[p[i] - '0'] : (unsigned)(p[i] - '0');
+        }
+    }
+    return digits >= 2 && sum % 10 == 0;
+}
+
 /*
  * Deciders. For credit_card and email, what the anchored PCRE2 attempt at
  * a candidate s would answer can be worked out in a few lines of C, for
@@ -264,27 +282,6 @@ static size_t hint_credit_card(const unsigned char *p, size_t n, size_t start)
  */
 #define DECIDE_PCRE (SIZE_MAX - 1)
 
-static bool luhn_ok(const char *p, size_t n)
-{
-    unsigned sum = 0, digits = 0, d;
-    bool dbl = false;
-    size_t i;
-
-    for (i = n; i-- > 0;) {
-        if (p[i] < '0' || p[i] > '9') {
-            continue;
-        }
-        d = (unsigned)(p[i] - '0');
-        if (dbl) {
-            d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-        }
-        sum += d;
-        dbl = !dbl;
-        digits++;
-    }
-    return digits >= 2 && sum % 10 == 0;
-}
-
 typedef size_t (*decide_fn)(const unsigned char *p, size_t n, size_t s);
 
 /*
@@ -298,7 +295,6 @@ typedef size_t (*decide_fn)(const unsigned char *p, size_t n, size_t s);
  */
 static size_t decide_credit_card(const unsigned char *p, size_t n, size_t s)
 {
-    static const unsigned char doubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
     unsigned char digit[19];
     size_t end[19], k = s;
     unsigned j = 0, i, sum;
@@ -327,9 +323,9 @@ static size_t decide_credit_card(const unsigned char *p, size_t n, size_t s)
         if ((k < n && is_digit(p[k])) || (k + 1 < n && p[k] == '.' && is_digit(p[k + 1]))) {
             continue;
         }
-        /* Luhn: from the right, every second digit doubled. */
+        /* luhn_ok() over the digits alone. */
         for (sum = 0, i = j; i >= 2; i -= 2) {
-            sum += digit[i - 1] + doubled[digit[i - 2]];
+            sum += digit[i - 1] + luhn_doubled[digit[i - 2]];
         }
         if (i == 1) {
             sum += digit[0];
