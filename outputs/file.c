@@ -3,23 +3,27 @@
  * rfc3164 or raw) to a file opened for appending, or to standard output
  * for path "-".
  *
+ * The file output encodes (desc->encode): input workers format each
+ * record's line as they parse it, and its queue holds chunks of lines.
  * Batches are queued as they arrive (the core keeps their references);
  * one write is in flight at a time, on libuv's thread pool: the pool
- * thread serializes every record of the gathered batches into the
- * output's own buffer and writes it whole (short writes continued), so
- * neither formatting nor a slow disk holds up the main loop, and what
- * arrives meanwhile is gathered into the next write: a busy output makes
- * few large writes. While a write is in flight the pool thread only reads
- * the records (read-only and shared once the pipeline is done) and the
- * buffer, fd and batch list of that write, which the loop leaves alone
- * until the after-work callback. Once the write is complete the pool
- * thread releases the records itself (sr_batch_release) and the
+ * thread gathers the chunks of the batches (and formats any plain record
+ * into the output's own buffer) and writes them with writev (short writes
+ * continued), so neither formatting nor a slow disk holds up the main
+ * loop, and what arrives meanwhile is gathered into the next write: a
+ * busy output makes few large writes. While a write is in flight the
+ * pool thread only reads the records (read-only and shared once the
+ * pipeline is done) and the buffer, fd and batch list of that write,
+ * which the loop leaves alone until the after-work callback. Once the
+ * write is complete the pool thread releases the records itself
+ * (sr_batch_release) and the
  * after-work callback reports the batches delivered. SIGUSR1 (reopen)
  * closes and reopens the path between writes, for logrotate.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../relay/format.h"
@@ -53,6 +57,14 @@ typedef struct batch_list_s {
     sr_batch_t **tail;
 } batch_list_t;
 
+/* Part of a write: an encoded chunk's text (p), or bytes of cur from off
+ * (p NULL: cur may still move while it grows). */
+typedef struct span_s {
+    const char *p;
+    size_t off;
+    size_t n;
+} span_t;
+
 typedef struct file_out_s {
     sr_output_t base;
     const file_conf_t *conf;
@@ -63,8 +75,10 @@ typedef struct file_out_s {
     bool reopen_pending;
     bool stopping;
     bool said_busy;
-    sr_buf_t cur;       /* bytes being written (pool thread while writing) */
-    size_t cur_off;     /* how much of cur is written */
+    sr_buf_t cur;       /* plain records' lines (pool thread while writing) */
+    span_t *spans;      /* what the write consists of, in order */
+    size_t n_spans;
+    size_t spans_cap;
     batch_list_t cur_b; /* batches of the write in flight */
     batch_list_t next_b; /* batches for the next write */
     size_t next_bytes;   /* their records' sizes */
@@ -146,23 +160,98 @@ static void report(file_out_t *f, batch_list_t *l, sr_outcome_t what)
     list_init(l);
 }
 
-static void serialize(file_out_t *f, const sr_record_t *r)
+/* One record as a line of the configured format (desc->encode: also
+ * called on input workers, which then queue the lines in chunks). */
+static void file_encode(const void *conf, const sr_record_t *r, sr_buf_t *out)
 {
-    switch (f->conf->format) {
+    switch (((const file_conf_t *)conf)->format) {
     case FMT_RFC5424:
-        sr_format_rfc5424(r, NULL, &f->cur);
+        sr_format_rfc5424(r, NULL, out);
         break;
     case FMT_RFC3164:
-        sr_format_rfc3164(r, &f->cur);
+        sr_format_rfc3164(r, out);
         break;
     case FMT_RAW:
-        sr_format_raw(r, &f->cur);
+        sr_format_raw(r, out);
         break;
     default:
-        sr_format_json(r, &f->cur);
+        sr_format_json(r, out);
         break;
     }
-    sr_buf_putc(&f->cur, '\n');
+    sr_buf_putc(out, '\n');
+}
+
+static void add_span(file_out_t *f, const char *p, size_t off, size_t n)
+{
+    span_t *last = f->n_spans > 0 ? &f->spans[f->n_spans - 1] : NULL;
+
+    if (p == NULL && last != NULL && last->p == NULL && last->off + last->n == off) {
+        last->n += n; /* consecutive plain records: one span */
+        return;
+    }
+    if (f->n_spans == f->spans_cap) {
+        f->spans_cap = f->spans_cap ? f->spans_cap * 2 : 64;
+        f->spans = sr_realloc(f->spans, f->spans_cap * sizeof(*f->spans));
+    }
+    f->spans[f->n_spans++] = (span_t){p, off, n};
+}
+
+/* Add a record to the write: a chunk's bytes are written from where they
+ * are; a plain record is formatted into cur. */
+static void serialize(file_out_t *f, const sr_record_t *r)
+{
+    if (r->flags & SR_REC_ENCODED) {
+        if (r->text_len > 0) {
+            add_span(f, r->text, 0, r->text_len);
+        }
+    } else {
+        size_t off = f->cur.len;
+
+        file_encode(f->conf, r, &f->cur);
+        add_span(f, NULL, off, f->cur.len - off);
+    }
+}
+
+/* Write the spans (writev, short writes continued). 0 or -errno. */
+static int write_spans(file_out_t *f)
+{
+    enum { IOV_N = 64 };
+    struct iovec iov[IOV_N];
+    size_t i = 0, skip = 0;
+
+    while (i < f->n_spans) {
+        size_t j;
+        int k = 0;
+        ssize_t n;
+
+        for (j = i; j < f->n_spans && k < IOV_N; j++, k++) {
+            const span_t *s = &f->spans[j];
+            const char *p = s->p != NULL ? s->p : f->cur.base + s->off;
+
+            iov[k].iov_base = (void *)(p + (j == i ? skip : 0));
+            iov[k].iov_len = s->n - (j == i ? skip : 0);
+        }
+        n = writev(f->fd, iov, k);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        /* Step over what was written. */
+        while (n > 0) {
+            size_t left = f->spans[i].n - skip;
+
+            if ((size_t)n < left) {
+                skip += (size_t)n;
+                break;
+            }
+            n -= (ssize_t)left;
+            i++;
+            skip = 0;
+        }
+    }
+    return 0;
 }
 
 /* Records were written on another core: ask for the next ones' lines
@@ -188,8 +277,8 @@ static void prefetch_ahead(sr_record_t *const *recs, uint32_t i, uint32_t n)
     }
 }
 
-/* Pool thread: serialize the write's batches (once), then write all of
- * cur from cur_off on. Touches only cur, cur_off, cur_b, fd and werr. */
+/* Pool thread: gather the write's batches into spans, then write them
+ * all. Touches only cur, spans, cur_b, fd and werr. */
 static void work_write(uv_work_t *req)
 {
     file_out_t *f = req->data;
@@ -197,25 +286,17 @@ static void work_write(uv_work_t *req)
     uint32_t i;
 
     f->werr = 0;
-    if (f->cur.len == 0) {
-        for (b = f->cur_b.first; b != NULL; b = b->next) {
-            for (i = 0; i < b->n; i++) {
-                prefetch_ahead(b->recs, i, b->n);
-                serialize(f, b->recs[i]);
-            }
+    sr_buf_reset(&f->cur);
+    f->n_spans = 0;
+    for (b = f->cur_b.first; b != NULL; b = b->next) {
+        for (i = 0; i < b->n; i++) {
+            prefetch_ahead(b->recs, i, b->n);
+            serialize(f, b->recs[i]);
         }
     }
-    while (f->cur_off < f->cur.len) {
-        ssize_t n = write(f->fd, f->cur.base + f->cur_off, f->cur.len - f->cur_off);
-
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            f->werr = -errno;
-            return;
-        }
-        f->cur_off += (size_t)n;
+    f->werr = write_spans(f);
+    if (f->werr < 0) {
+        return;
     }
     /* Written: release the records here, where formatting just read
      * them, rather than on the main loop, whose core would fetch each
@@ -235,15 +316,11 @@ static void after_write(uv_work_t *req, int status)
         sr_log_limited(&f->rl, SR_LOG_ERROR, "output file \"%s\": write to %s failed: %s",
                        f->base.name, f->conf->path, sr_strerror(err));
         /* Whatever part was written will be written again: at least once. */
-        sr_buf_reset(&f->cur);
-        f->cur_off = 0;
         report(f, &f->cur_b, SR_OUT_RETRY);
         if (f->fd < 0 || err == UV_EBADF) {
             f->reopen_pending = true;
         }
     } else {
-        sr_buf_reset(&f->cur);
-        f->cur_off = 0;
         report(f, &f->cur_b, SR_OUT_DELIVERED);
     }
     if (f->reopen_pending) {
@@ -270,8 +347,6 @@ static void start_write(file_out_t *f)
 {
     int rc;
 
-    sr_buf_reset(&f->cur);
-    f->cur_off = 0;
     f->cur_b = f->next_b;
     if (f->cur_b.first == NULL) {
         f->cur_b.tail = &f->cur_b.first;
@@ -369,6 +444,7 @@ static void file_destroy(sr_output_t *o)
     file_out_t *f = (file_out_t *)o;
 
     sr_buf_free(&f->cur);
+    free(f->spans);
 }
 
 static bool file_needs_raw(const void *conf)
@@ -382,6 +458,7 @@ const sr_output_desc_t sr_output_file = {
     .keys = keys,
     .conf_size = sizeof(file_conf_t),
     .needs_raw = file_needs_raw,
+    .encode = file_encode,
     .inst_size = sizeof(file_out_t),
     .max_batch = 512,
     .create = file_create,

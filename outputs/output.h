@@ -28,7 +28,7 @@ typedef enum sr_outcome_e {
 } sr_outcome_t;
 
 /*
- * A batch: up to desc->max_batch records, in queue order. The core owns
+ * A batch: up to desc->max_batch records (or encoded chunks), in queue order. The core owns
  * the batch and the references in it; an output that accepted it may read
  * it until it calls sr_output_done(). `priv` and `next` are the output's
  * to use meanwhile.
@@ -39,6 +39,7 @@ typedef struct sr_batch_s {
     uint32_t n;
     bool released;     /* sr_batch_release() was called */
     size_t bytes;      /* sum of sr_record_size() */
+    size_t messages;   /* sum of sr_record_messages() */
     sr_record_t *recs[];
 } sr_batch_t;
 
@@ -58,6 +59,16 @@ typedef struct sr_output_desc_s {
      * frame as received). When no output does, redaction removes the raw
      * line instead of redacting it. May be NULL: never. */
     bool (*needs_raw)(const void *conf);
+    /*
+     * Append one record as this output writes it (may be NULL). When set,
+     * input workers call it for each record the output takes, right after
+     * parsing and redaction, on their own threads, and the output's queue
+     * then holds encoded chunks (SR_REC_ENCODED: many messages' bytes,
+     * sr_record_messages() of them) instead of records. So it may read
+     * only conf and the record, and must give the same bytes whenever it
+     * is called. An output that has it must still accept plain records.
+     */
+    void (*encode)(const void *conf, const sr_record_t *r, sr_buf_t *out);
     size_t inst_size;        /* >= sizeof(sr_output_t); the core allocates it zeroed */
     uint32_t max_batch;      /* records per batch (>= 1) */
 

@@ -108,7 +108,7 @@ static void on_stop_deadline(uv_timer_t *t)
         size_t lost = sr_output_pending(app.outputs[i]);
 
         if (lost > 0) {
-            sr_error("output %s \"%s\": %zu records in flight not delivered; lost",
+            sr_error("output %s \"%s\": %zu messages in flight not delivered; lost",
                      app.outputs[i]->desc->name, app.outputs[i]->name, lost);
         }
     }
@@ -128,7 +128,7 @@ static void stop_outputs(void)
         size_t lost = sr_output_discard(app.outputs[i], "shutdown");
 
         if (lost > 0) {
-            sr_error("output %s \"%s\": %zu records not delivered within shutdown_timeout; "
+            sr_error("output %s \"%s\": %zu messages not delivered within shutdown_timeout; "
                      "dropped",
                      app.outputs[i]->desc->name, app.outputs[i]->name, lost);
         }

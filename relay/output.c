@@ -27,6 +27,7 @@ typedef struct sr_output_core_s {
     size_t count;
     size_t bytes;          /* queued + in flight */
     size_t inflight;       /* records in accepted batches */
+    size_t messages;       /* queued + in flight (a chunk holds many) */
     uint64_t backoff_ms;   /* the next delay */
     bool busy;             /* submit said SR_EBUSY; wait for ready/timer */
     bool waiting;          /* the retry timer is armed */
@@ -58,7 +59,7 @@ static void update_gauges(core_t *c)
     size_t limit = c->o->conf->max_memory, window = limit;
     bool full, behind;
 
-    sr_metric_set(c->m_queue, (int64_t)(c->count + c->inflight));
+    sr_metric_set(c->m_queue, (int64_t)c->messages);
     sr_metric_set(c->m_queue_bytes, (int64_t)c->bytes);
     /* Delivering (no failure since the last delivery): the flow window
      * applies; queueing more would not deliver faster, only hold memory
@@ -182,9 +183,11 @@ static void dispatch(core_t *c)
         b->n = n;
         b->released = false;
         b->bytes = 0;
+        b->messages = 0;
         for (i = 0; i < n; i++) {
             b->recs[i] = pop_front(c);
             b->bytes += sr_record_size(b->recs[i]);
+            b->messages += sr_record_messages(b->recs[i]);
         }
         c->inflight += n;
         rc = o->desc->submit(o, b);
@@ -272,6 +275,7 @@ void sr_output_enqueue_owned(sr_output_t *o, sr_record_t *rec)
 
     push_back(c, rec);
     c->bytes += sr_record_size(rec);
+    c->messages += sr_record_messages(rec);
     if (!c->busy && !c->waiting) {
         schedule_dispatch(c);
     } else {
@@ -281,7 +285,18 @@ void sr_output_enqueue_owned(sr_output_t *o, sr_record_t *rec)
 
 size_t sr_output_pending(const sr_output_t *o)
 {
-    return o->core->count + o->core->inflight;
+    return o->core->messages;
+}
+
+static size_t count_messages(sr_record_t *const *recs, uint32_t n)
+{
+    size_t m = 0;
+    uint32_t i;
+
+    for (i = 0; i < n; i++) {
+        m += sr_record_messages(recs[i]);
+    }
+    return m;
 }
 
 static void release_records(core_t *c, sr_record_t **recs, uint32_t n)
@@ -290,6 +305,7 @@ static void release_records(core_t *c, sr_record_t **recs, uint32_t n)
 
     for (i = 0; i < n; i++) {
         c->bytes -= sr_record_size(recs[i]);
+        c->messages -= sr_record_messages(recs[i]);
         sr_record_release(recs[i]);
     }
     c->inflight -= n;
@@ -307,6 +323,7 @@ static void records_gone(core_t *c, sr_record_t **recs, uint32_t n, const sr_bat
 {
     if (released != NULL) {
         c->bytes -= released->bytes;
+        c->messages -= released->messages;
         c->inflight -= n;
     } else {
         release_records(c, recs, n);
@@ -319,6 +336,7 @@ static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t
                     const char *reason, const sr_batch_t *released)
 {
     core_t *c = o->core;
+    size_t m = released != NULL ? released->messages : count_messages(recs, n);
     uint32_t i;
 
     if (released != NULL && what == SR_OUT_RETRY) {
@@ -328,7 +346,7 @@ static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t
     }
     switch (what) {
     case SR_OUT_DELIVERED:
-        sr_metric_add(c->m_delivered, n);
+        sr_metric_add(c->m_delivered, (int64_t)m);
         records_gone(c, recs, n, released);
         c->backoff_ms = BACKOFF_MIN_MS;
         break;
@@ -340,16 +358,16 @@ static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t
         c->inflight -= n;
         if (!c->waiting && !c->stopping) {
             sr_log_limited(&c->rl, SR_LOG_WARNING,
-                           "output %s \"%s\": %u records not delivered; retrying in %llu ms",
-                           o->desc->name, o->name, n, (unsigned long long)c->backoff_ms);
+                           "output %s \"%s\": %zu messages not delivered; retrying in %llu ms",
+                           o->desc->name, o->name, m, (unsigned long long)c->backoff_ms);
         }
         back_off(c);
         break;
     case SR_OUT_GIVE_UP:
         sr_metric_add(c->m_errors, 1);
-        count_drop(reason, n);
-        sr_log_limited(&c->rl, SR_LOG_ERROR, "output %s \"%s\": dropping %u records (%s)",
-                       o->desc->name, o->name, n, reason ? reason : "given up");
+        count_drop(reason, m);
+        sr_log_limited(&c->rl, SR_LOG_ERROR, "output %s \"%s\": dropping %zu messages (%s)",
+                       o->desc->name, o->name, m, reason ? reason : "given up");
         records_gone(c, recs, n, released);
         break;
     }
@@ -418,12 +436,14 @@ void sr_output_reopen(sr_output_t *o)
 size_t sr_output_discard(sr_output_t *o, const char *reason)
 {
     core_t *c = o->core;
-    size_t n = c->count;
+    size_t n = 0;
 
     while (c->count > 0) {
         sr_record_t *r = pop_front(c);
 
         c->bytes -= sr_record_size(r);
+        c->messages -= sr_record_messages(r);
+        n += sr_record_messages(r);
         sr_record_release(r);
     }
     if (n > 0) {

@@ -5,6 +5,14 @@
  * mutex-protected vector of record pointers (ownership of one reference
  * each moves with it); sr_pipeline_drain and the async callback run on
  * the main loop. Records are immutable once handed over.
+ *
+ * Outputs that encode (sr_output_desc_t.encode) are routed on the worker:
+ * each record they take is encoded there into the worker's chunk for that
+ * output, and the chunk is handed over like a record at the end of the
+ * read (or once it holds CHUNK_BYTES). A record that no other output
+ * takes is released on the worker, so its block is reused on the core
+ * that built it, and the output's thread reads one stream of bytes
+ * instead of every record's lines.
  */
 #include <stdlib.h>
 
@@ -20,6 +28,7 @@ struct sr_pipeline_s {
     sr_output_t **outputs;
     size_t n_outputs;
     bool keep_raw; /* an output writes raw lines: redact them, else drop them */
+    bool any_encode; /* an output encodes on the workers */
     pthread_mutex_t mu;
     sr_record_t **inbox; /* handed over, not yet routed */
     size_t n;
@@ -34,6 +43,9 @@ struct sr_pipeline_s {
  * back: bounds memory when the main loop falls behind, and keeps an
  * output's queue within max_memory plus this much once it is full. */
 #define INBOX_LIMIT (2u << 20)
+
+/* A chunk is handed over once it holds this many bytes, even mid-read. */
+#define CHUNK_BYTES (64u << 10)
 
 static void on_async(uv_async_t *a)
 {
@@ -55,6 +67,9 @@ sr_pipeline_t *sr_pipeline_create(uv_loop_t *main_loop, const sr_config_t *cfg,
         if (d->needs_raw != NULL && d->needs_raw(outputs[i]->priv_conf)) {
             p->keep_raw = true;
         }
+        if (d->encode != NULL) {
+            p->any_encode = true;
+        }
     }
     pthread_mutex_init(&p->mu, NULL);
     uv_async_init(main_loop, &p->async, on_async);
@@ -62,23 +77,32 @@ sr_pipeline_t *sr_pipeline_create(uv_loop_t *main_loop, const sr_config_t *cfg,
     return p;
 }
 
-/* Queue the record on every output that takes it. The pipeline's own
- * reference goes to the last of them: with one output, the count is not
- * touched here at all (a locked add and subtract on a line that another
- * core wrote, per record). */
+/* The output's inputs and min_severity accept the record. */
+static bool takes(const sr_output_t *o, const sr_record_t *rec)
+{
+    const sr_output_conf_t *oc = o->conf;
+
+    return (oc->input_allowed == NULL || oc->input_allowed[rec->input_id]) &&
+           rec->severity <= oc->min_severity;
+}
+
+/* Queue the record on every output that takes it (an encoded chunk: on
+ * the output it was encoded for). The pipeline's own reference goes to
+ * the last of them: with one output, the count is not touched here at
+ * all (a locked add and subtract on a line that another core wrote, per
+ * record). */
 static void route(sr_pipeline_t *p, sr_record_t *rec)
 {
     sr_output_t *last = NULL;
     size_t i;
 
+    if (rec->flags & SR_REC_ENCODED) {
+        sr_output_enqueue_owned(p->outputs[rec->output_id], rec);
+        return;
+    }
     for (i = 0; i < p->n_outputs; i++) {
-        const sr_output_conf_t *oc = p->outputs[i]->conf;
-
-        if (oc->input_allowed != NULL && !oc->input_allowed[rec->input_id]) {
-            continue;
-        }
-        if (rec->severity > oc->min_severity) {
-            continue;
+        if (p->outputs[i]->desc->encode != NULL || !takes(p->outputs[i], rec)) {
+            continue; /* an encoding output got it in a chunk */
         }
         if (last != NULL) {
             sr_output_enqueue(last, rec);
@@ -156,10 +180,68 @@ void sr_ingest_init(sr_ingest_t *in, sr_pipeline_t *p)
 {
     in->p = p;
     in->scratch = p->cfg->redactor ? sr_redact_scratch_create(p->cfg->redactor) : NULL;
+    in->n_chunks = p->any_encode ? p->n_outputs : 0;
+    in->chunks = in->n_chunks ? sr_calloc(in->n_chunks, sizeof(*in->chunks)) : NULL;
     in->batch = NULL;
     in->n = 0;
     in->cap = 0;
     in->bytes = 0;
+}
+
+static void batch_push(sr_ingest_t *in, sr_record_t *rec)
+{
+    if (in->n == in->cap) {
+        in->cap = in->cap ? in->cap * 2 : 256;
+        in->batch = sr_realloc(in->batch, in->cap * sizeof(*in->batch));
+    }
+    in->batch[in->n++] = rec;
+    in->bytes += sr_record_size(rec);
+}
+
+/* Move output i's chunk, if it holds anything, into the handover batch. */
+static void chunk_hand(sr_ingest_t *in, size_t i)
+{
+    sr_chunk_t *ch = &in->chunks[i];
+
+    if (ch->messages == 0) {
+        return;
+    }
+    batch_push(in, sr_record_encoded(ch->buf.base, (uint32_t)ch->buf.len, (uint32_t)ch->buf.cap,
+                                     ch->messages, (uint16_t)i));
+    ch->last_len = ch->buf.len;
+    sr_buf_init(&ch->buf);
+    ch->messages = 0;
+}
+
+/* Encode the record into the chunk of every encoding output that takes
+ * it. True if an output that does not encode takes it too. */
+static bool encode_here(sr_ingest_t *in, const sr_record_t *rec)
+{
+    sr_pipeline_t *p = in->p;
+    bool others = false;
+    size_t i;
+
+    for (i = 0; i < p->n_outputs; i++) {
+        const sr_output_t *o = p->outputs[i];
+        sr_chunk_t *ch = &in->chunks[i];
+
+        if (!takes(o, rec)) {
+            continue;
+        }
+        if (o->desc->encode == NULL) {
+            others = true;
+            continue;
+        }
+        if (ch->buf.cap == 0) {
+            sr_buf_reserve(&ch->buf, SR_MIN(ch->last_len, (size_t)CHUNK_BYTES) + 1024);
+        }
+        o->desc->encode(o->priv_conf, rec, &ch->buf);
+        ch->messages++;
+        if (ch->buf.len >= CHUNK_BYTES) {
+            chunk_hand(in, i);
+        }
+    }
+    return others;
 }
 
 /* The receive time of the frames since this thread's last handover (0:
@@ -207,12 +289,11 @@ void sr_ingest_frame(sr_ingest_t *in, const sr_input_conf_t *conf, sr_input_stat
         }
     }
     sr_record_seal(rec);
-    if (in->n == in->cap) {
-        in->cap = in->cap ? in->cap * 2 : 256;
-        in->batch = sr_realloc(in->batch, in->cap * sizeof(*in->batch));
+    if (in->chunks != NULL && !encode_here(in, rec)) {
+        sr_record_release(rec); /* every output that takes it has its bytes */
+        return;
     }
-    in->batch[in->n++] = rec;
-    in->bytes += sr_record_size(rec);
+    batch_push(in, rec);
 }
 
 void sr_ingest_flush(sr_ingest_t *in)
@@ -221,6 +302,13 @@ void sr_ingest_flush(sr_ingest_t *in)
     bool wake;
 
     read_now_us = 0;
+    if (in->chunks != NULL) {
+        size_t i;
+
+        for (i = 0; i < in->n_chunks; i++) {
+            chunk_hand(in, i);
+        }
+    }
     if (in->n == 0) {
         return;
     }
@@ -260,6 +348,12 @@ void sr_ingest_free(sr_ingest_t *in)
         sr_record_release(in->batch[i]);
     }
     free(in->batch);
+    if (in->chunks != NULL) {
+        for (i = 0; i < in->n_chunks; i++) {
+            sr_buf_free(&in->chunks[i].buf);
+        }
+        free(in->chunks);
+    }
     if (in->scratch != NULL) {
         sr_redact_scratch_free(in->scratch);
     }

@@ -34,9 +34,18 @@ typedef struct sr_input_stats_s {
 } sr_input_stats_t;
 
 /* A worker's stage-1 state. */
+/* A chunk being encoded for one output (see sr_output_desc_t.encode). */
+typedef struct sr_chunk_s {
+    sr_buf_t buf;
+    uint32_t messages;
+    size_t last_len; /* the previous chunk's length: room to reserve */
+} sr_chunk_t;
+
 typedef struct sr_ingest_s {
     sr_pipeline_t *p;
     sr_redact_scratch_t *scratch;
+    sr_chunk_t *chunks; /* per output; used for outputs that encode */
+    size_t n_chunks;
     sr_record_t **batch;
     size_t n;
     size_t cap;

@@ -250,6 +250,8 @@ sr_record_t *sr_record_create(const char *frame, size_t len)
     atomic_init(&r->refs, 1);
     r->size = 0;
     r->flags = 0;
+    r->messages = 0;
+    r->output_id = 0;
     r->input_id = 0;
     r->input_name = "";
     r->received_us = 0;
@@ -266,6 +268,23 @@ sr_record_t *sr_record_create(const char *frame, size_t len)
     r->sd_elems = NULL;
     r->sd_params = NULL;
     sr_record_reset_fields(r);
+    return r;
+}
+
+sr_record_t *sr_record_encoded(char *text, uint32_t len, uint32_t cap, uint32_t messages,
+                               uint16_t output_id)
+{
+    sr_record_t *r = sr_record_create(NULL, 0);
+
+    r->flags |= SR_REC_ENCODED;
+    r->messages = messages;
+    r->output_id = output_id;
+    r->text = text;
+    r->text_len = len;
+    r->text_cap = cap;
+    r->raw = (sr_slice_t){0, len};
+    r->message = r->raw;
+    sr_record_seal(r);
     return r;
 }
 

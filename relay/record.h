@@ -58,6 +58,7 @@ typedef struct sr_sd_elem_s {
 enum {
     SR_REC_TRUNCATED = 1 << 0, /* the frame was longer than max_message_size */
     SR_REC_REDACTED = 1 << 1,  /* redaction changed something */
+    SR_REC_ENCODED = 1 << 2,   /* an encoded chunk (sr_record_encoded) */
 };
 
 typedef struct sr_record_s {
@@ -91,6 +92,9 @@ typedef struct sr_record_s {
     uint32_t text_len;  /* bytes used */
     uint32_t text_cap;  /* bytes available (frame + SR_RECORD_SPARE) */
 
+    uint32_t messages;  /* SR_REC_ENCODED: how many messages the chunk holds */
+    uint16_t output_id; /* SR_REC_ENCODED: the output it was encoded for */
+
     sr_sd_elem_t sd_inline_elems[SR_SD_INLINE_ELEMS];
     sr_sd_param_t sd_inline_params[SR_SD_INLINE_PARAMS];
     char data[]; /* the frame copy; `text` points here until redaction */
@@ -103,6 +107,20 @@ typedef struct sr_record_s {
  * caller.
  */
 sr_record_t *sr_record_create(const char *frame, size_t len);
+
+/*
+ * An encoded chunk: `messages` messages as one output writes them (its
+ * desc->encode), built on a worker and queued on that output like a
+ * record. It takes over text[0..len), a malloc()ed buffer of cap bytes,
+ * as its text (freed with it); no field is parsed. refs starts at 1.
+ */
+sr_record_t *sr_record_encoded(char *text, uint32_t len, uint32_t cap, uint32_t messages,
+                               uint16_t output_id);
+
+/* How many messages a record stands for: 1, or an encoded chunk's count. */
+static inline uint32_t sr_record_messages(const sr_record_t *r) {
+    return (r->flags & SR_REC_ENCODED) ? r->messages : 1;
+}
 
 static inline void sr_record_ref(sr_record_t *r) {
     atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);

@@ -34,6 +34,6 @@ kill -0 "$SR_PID" 2>/dev/null && sr_fail "relay still running 20 s after SIGTERM
 wait "$SR_PID"
 sr_assert_eq 1 "$?" "exit status after a forced stop"
 grep -q 'did not stop' "$T/relay.log" || sr_fail "no line saying why"
-grep -Eq 'records (in flight )?not delivered' "$T/relay.log" ||
+grep -Eq 'messages (in flight )?not delivered' "$T/relay.log" ||
     sr_fail "undelivered records not reported"
 sr_ok "a stuck output cannot keep the relay from exiting"

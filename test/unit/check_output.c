@@ -158,6 +158,28 @@ static void enqueue_n(sr_output_t *o, int from, int n)
     }
 }
 
+/* Chunks as a worker hands them over: chunk k holds `per(k)` lines. */
+static void enqueue_chunks(sr_output_t *o, int n, int (*per)(int))
+{
+    int k, i;
+
+    for (k = 0; k < n; k++) {
+        sr_buf_t b;
+        sr_record_t *r;
+
+        sr_buf_init(&b);
+        for (i = 0; i < per(k); i++) {
+            sr_buf_printf(&b, "%d\n", k);
+        }
+        r = sr_record_encoded(b.base, (uint32_t)b.len, (uint32_t)b.cap, (uint32_t)per(k), 0);
+        ck_assert_uint_eq(sr_record_messages(r), (unsigned)per(k));
+        sr_output_enqueue_owned(o, r);
+    }
+}
+
+static int k_plus_1(int k) { return k + 1; }
+static int four(int k) { (void)k; return 4; }
+
 static void run_until_idle(sr_output_t *o, int max_ms)
 {
     uint64_t start = uv_now(&loop);
@@ -322,6 +344,53 @@ START_TEST(released_batches_are_accounted)
 }
 END_TEST
 
+/* Encoded chunks stand for many messages: the queue, the delivered and
+ * dropped counters and shutdown's discard count those, not chunks. */
+START_TEST(chunks_count_messages)
+{
+    int acts[] = {ACT_RETRY, ACT_RELEASE_DELIVER, ACT_GIVE_UP};
+    sr_output_t *o;
+    script_t *s;
+    int i;
+
+    o = make(acts, 3);
+    s = (script_t *)o;
+    enqueue_chunks(o, 6, k_plus_1); /* 1 + 2 + ... + 6 = 21 messages */
+    ck_assert_uint_eq(sr_output_pending(o), 21);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_QUEUE, "t"), 21);
+    run_until_idle(o, 2000);
+    /* Both batches go out at once: chunks 0-3 (10 messages) come back
+     * for a retry, 4-5 (11) are delivered; offered again, 0-3 are given up. */
+    ck_assert_int_eq(s->n_seen, 2);
+    for (i = 0; i < 2; i++) {
+        ck_assert_int_eq(s->seen[i], 4 + i);
+    }
+    ck_assert_int_eq(metric(SR_M_OUTPUT_MESSAGES, "t"), 11);
+    ck_assert_int_eq(metric(SR_M_DROPPED, "test_reason"), 10);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_ERRORS, "t"), 2);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_QUEUE, "t"), 0);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_QUEUE_BYTES, "t"), 0);
+    ck_assert_uint_eq(sr_output_pending(o), 0);
+    finish(o);
+}
+END_TEST
+
+START_TEST(discard_counts_chunk_messages)
+{
+    int acts[] = {ACT_BUSY};
+    sr_output_t *o;
+
+    o = make(acts, 1);
+    enqueue_chunks(o, 3, four);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    ck_assert_uint_eq(sr_output_discard(o, "shutdown"), 12);
+    ck_assert_int_eq(metric(SR_M_DROPPED, "shutdown"), 12);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_QUEUE, "t"), 0);
+    finish(o);
+}
+END_TEST
+
 START_TEST(backpressure_flag_follows_limit)
 {
     int acts[] = {ACT_BUSY};
@@ -355,6 +424,8 @@ static Suite *suite(void)
     tcase_add_test(tc, busy_then_ready);
     tcase_add_test(tc, backpressure_flag_follows_limit);
     tcase_add_test(tc, released_batches_are_accounted);
+    tcase_add_test(tc, chunks_count_messages);
+    tcase_add_test(tc, discard_counts_chunk_messages);
     suite_add_tcase(s, tc);
     return s;
 }
