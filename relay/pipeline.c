@@ -44,7 +44,8 @@ struct sr_pipeline_s {
  * output's queue within max_memory plus this much once it is full. */
 #define INBOX_LIMIT (2u << 20)
 
-/* A chunk is handed over once it holds this many bytes, even mid-read. */
+/* A chunk is handed over once it holds this many bytes, even mid-read
+ * (its buffer, SR_CHUNK_CAP, has room for a few more lines). */
 #define CHUNK_BYTES (64u << 10)
 
 static void on_async(uv_async_t *a)
@@ -206,10 +207,7 @@ static void chunk_hand(sr_ingest_t *in, size_t i)
     if (ch->messages == 0) {
         return;
     }
-    batch_push(in, sr_record_encoded(ch->buf.base, (uint32_t)ch->buf.len, (uint32_t)ch->buf.cap,
-                                     ch->messages, (uint16_t)i));
-    ch->last_len = ch->buf.len;
-    sr_buf_init(&ch->buf);
+    batch_push(in, sr_record_encoded(&ch->buf, ch->messages, (uint16_t)i));
     ch->messages = 0;
 }
 
@@ -232,8 +230,8 @@ static bool encode_here(sr_ingest_t *in, const sr_record_t *rec)
             others = true;
             continue;
         }
-        if (ch->buf.cap == 0) {
-            sr_buf_reserve(&ch->buf, SR_MIN(ch->last_len, (size_t)CHUNK_BYTES) + 1024);
+        if (ch->buf.base == NULL) {
+            sr_chunk_buf_take(&ch->buf);
         }
         o->desc->encode(o->priv_conf, rec, &ch->buf);
         ch->messages++;

@@ -38,7 +38,6 @@ typedef struct sr_input_stats_s {
 typedef struct sr_chunk_s {
     sr_buf_t buf;
     uint32_t messages;
-    size_t last_len; /* the previous chunk's length: room to reserve */
 } sr_chunk_t;
 
 typedef struct sr_ingest_s {

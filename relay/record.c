@@ -236,13 +236,11 @@ static void block_free(block_t *b)
 
 /* ---- records -------------------------------------------------------- */
 
-sr_record_t *sr_record_create(const char *frame, size_t len)
+/* A record holding a copy of p[0..len) as it is. */
+static sr_record_t *record_new(const char *p, size_t len)
 {
     sr_record_t *r;
 
-    while (len > 0 && (frame[len - 1] == '\n' || frame[len - 1] == '\r' || frame[len - 1] == '\0')) {
-        len--;
-    }
     if (len > UINT32_MAX - SR_RECORD_SPARE - 1) {
         len = UINT32_MAX - SR_RECORD_SPARE - 1;
     }
@@ -257,7 +255,7 @@ sr_record_t *sr_record_create(const char *frame, size_t len)
     r->received_us = 0;
     r->source[0] = '\0';
     if (len > 0) {
-        memcpy(r->data, frame, len);
+        memcpy(r->data, p, len);
     }
     r->text = r->data;
     r->text_len = (uint32_t)len;
@@ -271,19 +269,73 @@ sr_record_t *sr_record_create(const char *frame, size_t len)
     return r;
 }
 
-sr_record_t *sr_record_encoded(char *text, uint32_t len, uint32_t cap, uint32_t messages,
-                               uint16_t output_id)
+sr_record_t *sr_record_create(const char *frame, size_t len)
 {
-    sr_record_t *r = sr_record_create(NULL, 0);
+    while (len > 0 && (frame[len - 1] == '\n' || frame[len - 1] == '\r' || frame[len - 1] == '\0')) {
+        len--;
+    }
+    return record_new(frame, len);
+}
 
+/* ---- encoded chunks ------------------------------------------------- */
+
+/* Free chunk buffers (SR_CHUNK_CAP bytes each), under pool_mu. A chunk's
+ * buffer is written on a worker and freed on an output's thread; through
+ * malloc each was fresh memory, a page fault every 4 KiB. */
+#define CHUNK_POOL_MAX 32
+static char *chunk_pool[CHUNK_POOL_MAX];
+static unsigned chunk_pool_n;
+
+/* Chunks up to this many bytes are copied into the record's own block,
+ * so a few messages never hold a whole chunk buffer. */
+#define CHUNK_COPY_MAX (16u << 10)
+
+void sr_chunk_buf_take(sr_buf_t *b)
+{
+    char *p = NULL;
+
+    pthread_mutex_lock(&pool_mu);
+    if (chunk_pool_n > 0) {
+        p = chunk_pool[--chunk_pool_n];
+    }
+    pthread_mutex_unlock(&pool_mu);
+    b->base = p != NULL ? p : sr_malloc(SR_CHUNK_CAP);
+    b->cap = SR_CHUNK_CAP;
+    b->len = 0;
+}
+
+static void chunk_buf_free(char *p, uint32_t cap)
+{
+    if (cap == SR_CHUNK_CAP) {
+        pthread_mutex_lock(&pool_mu);
+        if (chunk_pool_n < CHUNK_POOL_MAX) {
+            chunk_pool[chunk_pool_n++] = p;
+            p = NULL;
+        }
+        pthread_mutex_unlock(&pool_mu);
+    }
+    free(p);
+}
+
+sr_record_t *sr_record_encoded(sr_buf_t *text, uint32_t messages, uint16_t output_id)
+{
+    sr_record_t *r;
+
+    if (text->len <= CHUNK_COPY_MAX) {
+        r = record_new(text->base, text->len);
+        text->len = 0;
+    } else {
+        r = record_new(NULL, 0);
+        r->text = text->base;
+        r->text_len = (uint32_t)text->len;
+        r->text_cap = (uint32_t)text->cap;
+        r->raw = (sr_slice_t){0, r->text_len};
+        r->message = r->raw;
+        sr_buf_init(text);
+    }
     r->flags |= SR_REC_ENCODED;
     r->messages = messages;
     r->output_id = output_id;
-    r->text = text;
-    r->text_len = len;
-    r->text_cap = cap;
-    r->raw = (sr_slice_t){0, len};
-    r->message = r->raw;
     sr_record_seal(r);
     return r;
 }
@@ -333,7 +385,11 @@ void sr_record_release(sr_record_t *r)
     }
     free_sd(r);
     if (r->text != r->data) {
-        free(r->text);
+        if (r->flags & SR_REC_ENCODED) {
+            chunk_buf_free(r->text, r->text_cap);
+        } else {
+            free(r->text);
+        }
     }
     block_free((block_t *)r - 1);
 }

@@ -108,14 +108,21 @@ typedef struct sr_record_s {
  */
 sr_record_t *sr_record_create(const char *frame, size_t len);
 
+/* The buffer size encoded chunks are built in (sr_chunk_buf_take). */
+#define SR_CHUNK_CAP (80u << 10)
+
 /*
  * An encoded chunk: `messages` messages as one output writes them (its
  * desc->encode), built on a worker and queued on that output like a
- * record. It takes over text[0..len), a malloc()ed buffer of cap bytes,
- * as its text (freed with it); no field is parsed. refs starts at 1.
+ * record; no field is parsed. It gets the bytes of `text`: a few KiB are
+ * copied into the record's own block and text is left empty for reuse;
+ * more are taken over with text's buffer (which must come from malloc or
+ * sr_chunk_buf_take), and text is left without one. refs starts at 1.
  */
-sr_record_t *sr_record_encoded(char *text, uint32_t len, uint32_t cap, uint32_t messages,
-                               uint16_t output_id);
+sr_record_t *sr_record_encoded(sr_buf_t *text, uint32_t messages, uint16_t output_id);
+
+/* Give b (empty, without a buffer) a recycled SR_CHUNK_CAP-byte buffer. */
+void sr_chunk_buf_take(sr_buf_t *b);
 
 /* How many messages a record stands for: 1, or an encoded chunk's count. */
 static inline uint32_t sr_record_messages(const sr_record_t *r) {

@@ -171,8 +171,9 @@ static void enqueue_chunks(sr_output_t *o, int n, int (*per)(int))
         for (i = 0; i < per(k); i++) {
             sr_buf_printf(&b, "%d\n", k);
         }
-        r = sr_record_encoded(b.base, (uint32_t)b.len, (uint32_t)b.cap, (uint32_t)per(k), 0);
+        r = sr_record_encoded(&b, (uint32_t)per(k), 0);
         ck_assert_uint_eq(sr_record_messages(r), (unsigned)per(k));
+        sr_buf_free(&b);
         sr_output_enqueue_owned(o, r);
     }
 }
@@ -376,6 +377,47 @@ START_TEST(chunks_count_messages)
 }
 END_TEST
 
+/* A chunk of a few lines is copied into its record's own block (the
+ * buffer stays with the worker); a big one takes the buffer over. */
+START_TEST(chunk_small_copied_big_taken)
+{
+    sr_buf_t b;
+    sr_record_t *r;
+    char *base;
+    int i;
+
+    sr_buf_init(&b);
+    sr_chunk_buf_take(&b);
+    ck_assert_uint_eq(b.cap, SR_CHUNK_CAP);
+    base = b.base;
+    sr_buf_puts(&b, "one\ntwo\n");
+    r = sr_record_encoded(&b, 2, 3);
+    ck_assert_ptr_eq(b.base, base); /* kept, emptied */
+    ck_assert_uint_eq(b.len, 0);
+    ck_assert_uint_eq(r->text_len, 8);
+    ck_assert_int_eq(memcmp(r->text, "one\ntwo\n", 8), 0);
+    ck_assert_ptr_eq(r->text, r->data);
+    ck_assert_uint_eq(r->output_id, 3);
+    ck_assert_uint_lt(sr_record_size(r), 4096);
+    sr_record_release(r);
+
+    for (i = 0; i < 2000; i++) {
+        sr_buf_printf(&b, "%05d %s\n", i, "xxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    }
+    r = sr_record_encoded(&b, 2000, 0);
+    ck_assert_ptr_null(b.base); /* taken over */
+    ck_assert_ptr_eq(r->text, base);
+    ck_assert_uint_eq(r->text_len, 2000 * 35);
+    ck_assert_int_eq(memcmp(r->text + 1999 * 35, "01999 ", 6), 0);
+    ck_assert_uint_ge(sr_record_size(r), SR_CHUNK_CAP); /* counted whole */
+    ck_assert_uint_eq(sr_record_messages(r), 2000);
+    sr_record_release(r); /* its buffer goes back for reuse */
+    sr_chunk_buf_take(&b);
+    ck_assert_ptr_eq(b.base, base);
+    sr_buf_free(&b);
+}
+END_TEST
+
 START_TEST(discard_counts_chunk_messages)
 {
     int acts[] = {ACT_BUSY};
@@ -426,6 +468,7 @@ static Suite *suite(void)
     tcase_add_test(tc, released_batches_are_accounted);
     tcase_add_test(tc, chunks_count_messages);
     tcase_add_test(tc, discard_counts_chunk_messages);
+    tcase_add_test(tc, chunk_small_copied_big_taken);
     suite_add_tcase(s, tc);
     return s;
 }
