@@ -189,9 +189,14 @@ static int bind_one(const sr_input_conf_t *c, const struct sockaddr *sa, socklen
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
     }
     if (type == SOCK_DGRAM) {
+        /* Room for a burst while the worker is off the CPU. As rsyslog's
+         * imudp does: past net.core.rmem_max when allowed (CAP_NET_ADMIN),
+         * else up to it. */
         int rcvbuf = 8 * 1024 * 1024;
 
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0) {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+        }
     }
     if (bind(fd, sa, len) < 0 || (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
         int err = -errno;
