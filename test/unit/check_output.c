@@ -4,8 +4,11 @@
  * callbacks, stops the instance and checks the loop closes cleanly.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "config/config.h"
 #include "relay/metrics.h"
 #include "relay/output_core.h"
 
@@ -451,6 +454,76 @@ START_TEST(backpressure_flag_follows_limit)
 }
 END_TEST
 
+/* The real file output, handed plain records and chunks mixed (the relay
+ * hands it only chunks; a plain record is formatted on its pool thread):
+ * the file holds every line once, in queue order, whatever mix of spans
+ * and however many writev calls that takes. */
+START_TEST(file_output_writes_chunks_and_records)
+{
+    char dir[] = "/tmp/sr-check-output-XXXXXX", path[64], yaml[256], *got;
+    sr_cfg_ctx_t ctx;
+    sr_config_t *cfg = NULL;
+    sr_output_t *o;
+    sr_buf_t want, chunk;
+    FILE *f;
+    long n;
+    int i, j;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/out.log", dir);
+    snprintf(yaml, sizeof(yaml),
+             "inputs:\n  - {name: in, type: tcp, listen: \"127.0.0.1:0\"}\n"
+             "outputs:\n  - {name: f, type: file, path: \"%s\", format: raw}\n", path);
+    sr_cfg_ctx_init(&ctx, "t.yaml");
+    ck_assert_int_eq(sr_config_load_string(yaml, "t.yaml", &cfg, &ctx), 0);
+    sr_cfg_ctx_free(&ctx);
+    ck_assert_int_eq(sr_output_create(&loop, &cfg->outputs[0], &o), 0);
+    ck_assert_int_eq(sr_output_start(o), 0);
+    sr_buf_init(&want);
+    sr_buf_init(&chunk);
+    /* 150 pieces: a run of plain records, then a chunk, alternating, and a
+     * chunk big enough to keep its own buffer: well over 64 spans. */
+    for (i = 0; i < 150; i++) {
+        if (i % 3 != 2) {
+            char line[32];
+            int len = snprintf(line, sizeof(line), "plain %d", i);
+            sr_record_t *r = sr_record_create(line, (size_t)len);
+
+            sr_buf_printf(&want, "%s\n", line);
+            sr_output_enqueue(o, r);
+            sr_record_release(r);
+            continue;
+        }
+        for (j = 0; j < (i == 98 ? 3000 : 2); j++) {
+            sr_buf_printf(&chunk, "chunk %d line %d\n", i, j);
+        }
+        sr_buf_append(&want, chunk.base, chunk.len);
+        sr_output_enqueue_owned(o, sr_record_encoded(&chunk, (uint32_t)j, 0));
+    }
+    run_until_idle(o, 5000);
+    ck_assert_uint_eq(sr_output_pending(o), 0);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_MESSAGES, "f"), 100 + 49 * 2 + 3000);
+    finish(o);
+
+    f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    got = malloc((size_t)n + 1);
+    ck_assert_uint_eq(fread(got, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    ck_assert_uint_eq((size_t)n, want.len);
+    ck_assert_int_eq(memcmp(got, want.base, want.len), 0);
+    free(got);
+    sr_buf_free(&want);
+    sr_buf_free(&chunk);
+    unlink(path);
+    rmdir(dir);
+    sr_config_free(cfg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("output");
@@ -469,6 +542,7 @@ static Suite *suite(void)
     tcase_add_test(tc, chunks_count_messages);
     tcase_add_test(tc, discard_counts_chunk_messages);
     tcase_add_test(tc, chunk_small_copied_big_taken);
+    tcase_add_test(tc, file_output_writes_chunks_and_records);
     suite_add_tcase(s, tc);
     return s;
 }
