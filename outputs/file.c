@@ -3,7 +3,7 @@
  * rfc3164 or raw) to a file opened for appending, or to standard output
  * for path "-".
  *
- * The file output encodes (desc->encode): input workers format each
+ * The file output encodes (o->encode): input workers format each
  * record's line as they parse it, and its queue holds chunks of lines.
  * Batches are queued as they arrive (the core keeps their references);
  * one write is in flight at a time, on libuv's thread pool: the pool
@@ -160,11 +160,11 @@ static void report(file_out_t *f, batch_list_t *l, sr_outcome_t what)
     list_init(l);
 }
 
-/* One record as a line of the configured format (desc->encode: also
- * called on input workers, which then queue the lines in chunks). */
-static void file_encode(const void *conf, const sr_record_t *r, sr_buf_t *out)
+/* One record as a line of the configured format (o->encode: called on
+ * input workers, which then queue the lines in chunks). */
+static void file_encode(const sr_output_t *o, const sr_record_t *r, sr_buf_t *out)
 {
-    switch (((const file_conf_t *)conf)->format) {
+    switch (((const file_conf_t *)o->priv_conf)->format) {
     case FMT_RFC5424:
         sr_format_rfc5424(r, NULL, out);
         break;
@@ -207,7 +207,7 @@ static void serialize(file_out_t *f, const sr_record_t *r)
     } else {
         size_t off = f->cur.len;
 
-        file_encode(f->conf, r, &f->cur);
+        file_encode(&f->base, r, &f->cur);
         add_span(f, NULL, off, f->cur.len - off);
     }
 }
@@ -370,6 +370,7 @@ static int file_create(sr_output_t *o)
 
     f->conf = o->priv_conf;
     f->fd = -1;
+    o->encode = file_encode;
     sr_buf_init(&f->cur);
     list_init(&f->cur_b);
     list_init(&f->next_b);
@@ -458,7 +459,6 @@ const sr_output_desc_t sr_output_file = {
     .keys = keys,
     .conf_size = sizeof(file_conf_t),
     .needs_raw = file_needs_raw,
-    .encode = file_encode,
     .inst_size = sizeof(file_out_t),
     .max_batch = 512,
     .create = file_create,

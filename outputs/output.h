@@ -59,16 +59,6 @@ typedef struct sr_output_desc_s {
      * frame as received). When no output does, redaction removes the raw
      * line instead of redacting it. May be NULL: never. */
     bool (*needs_raw)(const void *conf);
-    /*
-     * Append one record as this output writes it (may be NULL). When set,
-     * input workers call it for each record the output takes, right after
-     * parsing and redaction, on their own threads, and the output's queue
-     * then holds encoded chunks (SR_REC_ENCODED: many messages' bytes,
-     * sr_record_messages() of them) instead of records. So it may read
-     * only conf and the record, and must give the same bytes whenever it
-     * is called. An output that has it must still accept plain records.
-     */
-    void (*encode)(const void *conf, const sr_record_t *r, sr_buf_t *out);
     size_t inst_size;        /* >= sizeof(sr_output_t); the core allocates it zeroed */
     uint32_t max_batch;      /* records per batch (>= 1) */
 
@@ -103,6 +93,18 @@ struct sr_output_s {
     const sr_output_conf_t *conf; /* common keys */
     const void *priv_conf;        /* desc->keys' struct */
     struct sr_output_core_s *core; /* the core's private state */
+    /*
+     * Append one record as this output writes it. An output whose bytes
+     * per record do not depend on what it has sent before sets this in
+     * create; input workers then call it for each record the output
+     * takes, right after parsing and redaction, on their own threads, and
+     * the output's queue holds encoded chunks (SR_REC_ENCODED: many
+     * messages' bytes, sr_record_messages() of them) instead of records.
+     * So it may read only the record and what create set up, and update
+     * only atomics (metrics). An output that sets it must still accept
+     * plain records.
+     */
+    void (*encode)(const sr_output_t *o, const sr_record_t *r, sr_buf_t *out);
 };
 
 /* Report a batch's outcome. For SR_OUT_GIVE_UP, reason names the drop

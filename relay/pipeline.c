@@ -6,7 +6,7 @@
  * each moves with it); sr_pipeline_drain and the async callback run on
  * the main loop. Records are immutable once handed over.
  *
- * Outputs that encode (sr_output_desc_t.encode) are routed on the worker:
+ * Outputs that encode (sr_output_t.encode) are routed on the worker:
  * each record they take is encoded there into the worker's chunk for that
  * output, and the chunk is handed over like a record at the end of the
  * read (or once it holds CHUNK_BYTES). A record that no other output
@@ -68,7 +68,7 @@ sr_pipeline_t *sr_pipeline_create(uv_loop_t *main_loop, const sr_config_t *cfg,
         if (d->needs_raw != NULL && d->needs_raw(outputs[i]->priv_conf)) {
             p->keep_raw = true;
         }
-        if (d->encode != NULL) {
+        if (outputs[i]->encode != NULL) {
             p->any_encode = true;
         }
     }
@@ -102,7 +102,7 @@ static void route(sr_pipeline_t *p, sr_record_t *rec)
         return;
     }
     for (i = 0; i < p->n_outputs; i++) {
-        if (p->outputs[i]->desc->encode != NULL || !takes(p->outputs[i], rec)) {
+        if (p->outputs[i]->encode != NULL || !takes(p->outputs[i], rec)) {
             continue; /* an encoding output got it in a chunk */
         }
         if (last != NULL) {
@@ -226,14 +226,14 @@ static bool encode_here(sr_ingest_t *in, const sr_record_t *rec)
         if (!takes(o, rec)) {
             continue;
         }
-        if (o->desc->encode == NULL) {
+        if (o->encode == NULL) {
             others = true;
             continue;
         }
         if (ch->buf.base == NULL) {
             sr_chunk_buf_take(&ch->buf);
         }
-        o->desc->encode(o->priv_conf, rec, &ch->buf);
+        o->encode(o, rec, &ch->buf);
         ch->messages++;
         if (ch->buf.len >= CHUNK_BYTES) {
             chunk_hand(in, i);

@@ -34,7 +34,7 @@ typedef struct sr_input_stats_s {
 } sr_input_stats_t;
 
 /* A worker's stage-1 state. */
-/* A chunk being encoded for one output (see sr_output_desc_t.encode). */
+/* A chunk being encoded for one output (see sr_output_t.encode). */
 typedef struct sr_chunk_s {
     sr_buf_t buf;
     uint32_t messages;

@@ -113,7 +113,7 @@ sr_record_t *sr_record_create(const char *frame, size_t len);
 
 /*
  * An encoded chunk: `messages` messages as one output writes them (its
- * desc->encode), built on a worker and queued on that output like a
+ * o->encode), built on a worker and queued on that output like a
  * record; no field is parsed. It gets the bytes of `text`: a few KiB are
  * copied into the record's own block and text is left empty for reuse;
  * more are taken over with text's buffer (which must come from malloc or
