@@ -122,6 +122,26 @@ sr_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# sr_start_redis PORT [ARGS...]: a redis-server on 127.0.0.1:PORT with
+# no persistence, files in $T (log: $T/redis.log), plus ARGS; tracked.
+sr_start_redis() {
+    command -v redis-server >/dev/null ||
+        sr_fail "redis-server is not installed (apt-get install -y redis-server)"
+    redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" "${@:2}" \
+        >"$T/redis.log" 2>&1 &
+    sr_track $!
+}
+
+# sr_wait_redis: wait (at most 5 s) until the caller's rcli answers PING.
+sr_wait_redis() {
+    local i
+    for i in $(seq 1 100); do
+        [ "$(rcli PING 2>/dev/null)" = PONG ] && return 0
+        sleep 0.05
+    done
+    sr_fail "redis-server did not start (see $T/redis.log)"
+}
+
 # sr_wait_lines FILE N [SECONDS]: wait until FILE has at least N lines.
 sr_wait_lines() {
     local f=$1 n=$2 secs=${3:-20} i have

@@ -10,20 +10,12 @@
 # and gets every record once, in order. The password is never logged.
 . "$(dirname "$0")/lib.sh"
 
-command -v redis-server >/dev/null || sr_fail "redis-server is not installed (apt-get install -y redis-server)"
-
 PW='s3cr:t@pw'
 PW_URL='s3cr%3At%40pw'
 RPORT=$(sr_free_port)
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" \
-    --requirepass "$PW" >"$T/redis.log" 2>&1 &
-sr_track $!
+sr_start_redis "$RPORT" --requirepass "$PW"
 rcli() { redis-cli -p "$RPORT" -a "$PW" --no-auth-warning -n 3 "$@"; }
-for i in $(seq 1 100); do
-    [ "$(rcli PING 2>/dev/null)" = PONG ] && break
-    sleep 0.05
-done
-[ "$(rcli PING)" = PONG ] || sr_fail "redis-server did not start"
+sr_wait_redis
 
 cat >"$T/relay.yaml" <<YAML
 inputs:

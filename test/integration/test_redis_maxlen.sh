@@ -8,17 +8,10 @@
 # record once, in order, after which the relay's queue is empty.
 . "$(dirname "$0")/lib.sh"
 
-command -v redis-server >/dev/null || sr_fail "redis-server is not installed (apt-get install -y redis-server)"
-
 RPORT=$(sr_free_port)
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" \
-    >"$T/redis.log" 2>&1 &
-sr_track $!
+sr_start_redis "$RPORT"
 rcli() { redis-cli -p "$RPORT" "$@"; }
-for i in $(seq 1 100); do
-    [ "$(rcli PING 2>/dev/null)" = PONG ] && break
-    sleep 0.05
-done
+sr_wait_redis
 
 MAX=200
 N=3000
@@ -104,3 +97,35 @@ sr_assert_eq 0 "$(sr_metric 'syslog_relay_output_queue_messages{output="m"}')" "
 sr_assert_eq 0 "$(rcli LLEN m)" "list after draining"
 sr_ok "drained all $N records in order; the list never exceeded $MAX (max seen $maxseen)"
 sr_stop_relay
+
+# A list filled exactly by the batches sent so far: the next record waits
+# in the queue, and the log still says why.
+{ echo "shutdown_timeout: 1s"; sed -e 's/key: m$/key: exact/' -e "s/max_length: $MAX/max_length: 50/" "$T/relay.yaml"; } >"$T/exact.yaml"
+sr_start_relay "$T/exact.yaml"
+send_seq() { # FROM COUNT
+    python3 - "$(sr_port tcp-in)" "$1" "$2" <<'PY'
+import socket, sys
+port, first, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socket.create_connection(("127.0.0.1", port))
+for i in range(first, first + n):
+    s.sendall(b"<14>1 - h app - - - seq %06d\n" % i)
+s.close()
+PY
+}
+send_seq 0 50
+for i in $(seq 1 100); do
+    [ "$(rcli LLEN exact)" = 50 ] && break
+    sleep 0.05
+done
+sr_assert_eq 50 "$(rcli LLEN exact)" "list filled exactly"
+grep -q 'is at max_length' "$T/relay.log" && sr_fail "said the list is full before anything waited"
+send_seq 50 1
+for i in $(seq 1 100); do
+    grep -q 'list "exact" is at max_length 50' "$T/relay.log" && break
+    sleep 0.05
+done
+grep -q 'list "exact" is at max_length 50' "$T/relay.log" ||
+    sr_fail "a record waits for room and the log does not say the list is full"
+sr_assert_eq 50 "$(rcli LLEN exact)" "list still at max_length"
+sr_stop_relay
+sr_ok "a list filled exactly by whole batches: the waiting record is explained in the log"

@@ -6,23 +6,15 @@
 # (and push nothing).
 . "$(dirname "$0")/lib.sh"
 
-command -v redis-server >/dev/null || sr_fail "redis-server is not installed (apt-get install -y redis-server)"
 
 sr_certs "$T/certs"
 C=$T/certs
 PW=tls-pass
 RPORT=$(sr_free_port)
-redis-server --port 0 --tls-port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$T" --requirepass "$PW" --tls-cert-file "$C/server.crt" \
-    --tls-key-file "$C/server.key" --tls-ca-cert-file "$C/ca.crt" --tls-auth-clients no \
-    >"$T/redis.log" 2>&1 &
-sr_track $!
+sr_start_redis 0 --tls-port "$RPORT" --requirepass "$PW" --tls-cert-file "$C/server.crt" \
+    --tls-key-file "$C/server.key" --tls-ca-cert-file "$C/ca.crt" --tls-auth-clients no
 rcli() { redis-cli --tls --cacert "$C/ca.crt" -h localhost -p "$RPORT" -a "$PW" --no-auth-warning "$@"; }
-for i in $(seq 1 100); do
-    [ "$(rcli PING 2>/dev/null)" = PONG ] && break
-    sleep 0.05
-done
-[ "$(rcli PING)" = PONG ] || sr_fail "redis-server with TLS did not start (see $T/redis.log)"
+sr_wait_redis
 
 cat >"$T/relay.yaml" <<YAML
 shutdown_timeout: 1s

@@ -7,18 +7,10 @@
 # mid-read; and the per-output metrics count messages, not chunks.
 . "$(dirname "$0")/lib.sh"
 
-command -v redis-server >/dev/null || sr_fail "redis-server is not installed (apt-get install -y redis-server)"
-
 RPORT=$(sr_free_port)
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" \
-    >"$T/redis.log" 2>&1 &
-sr_track $!
+sr_start_redis "$RPORT"
 rcli() { redis-cli -p "$RPORT" "$@"; }
-for i in $(seq 1 100); do
-    [ "$(rcli PING 2>/dev/null)" = PONG ] && break
-    sleep 0.05
-done
-[ "$(rcli PING)" = PONG ] || sr_fail "redis-server did not start"
+sr_wait_redis
 
 cat >"$T/relay.yaml" <<YAML
 workers: 2
