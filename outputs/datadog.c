@@ -592,9 +592,31 @@ static int tls_connect(sr_dd_out_t *d)
     return rc;
 }
 
-static int tls_submit(sr_dd_out_t *d, sr_batch_t *b)
+/* How a record becomes an RFC 5424 line here: the service as the default
+ * APP-NAME, the [metas ...] element. */
+static sr_rfc5424_opts_t tls_opts(const sr_dd_out_t *d)
 {
     sr_rfc5424_opts_t opts = {NULL, NULL};
+
+    if (d->conf->service != NULL && d->conf->service[0] != '\0') {
+        opts.app_name_default = d->conf->service;
+    }
+    opts.extra_sd = d->metas;
+    return opts;
+}
+
+/* o->encode for syslog-tls (input workers): the intake line; true if it
+ * was cut, which the chunk carries as a mark until it is delivered. */
+static bool tls_encode(const sr_output_t *o, const sr_record_t *r, sr_buf_t *out)
+{
+    const sr_dd_out_t *d = (const sr_dd_out_t *)o;
+    sr_rfc5424_opts_t opts = tls_opts(d);
+
+    return sr_dd_tls_line(d->conf->api_key, &opts, d->conf->max_message_size, r, out);
+}
+
+static int tls_submit(sr_dd_out_t *d, sr_batch_t *b)
+{
     dd_write_t *w;
     uint32_t i, cut = 0;
     int rc;
@@ -615,14 +637,14 @@ static int tls_submit(sr_dd_out_t *d, sr_batch_t *b)
         d->want_ready = true;
         return SR_EBUSY;
     }
-    if (d->conf->service != NULL && d->conf->service[0] != '\0') {
-        opts.app_name_default = d->conf->service;
-    }
-    opts.extra_sd = d->metas;
     sr_buf_reset(&d->buf);
     for (i = 0; i < b->n; i++) {
-        if (sr_dd_tls_line(d->conf->api_key, &opts, d->conf->max_message_size, b->recs[i],
-                           &d->buf)) {
+        const sr_record_t *r = b->recs[i];
+
+        if (r->flags & SR_REC_ENCODED) {
+            sr_buf_append(&d->buf, r->text, r->text_len); /* lines made on a worker */
+            cut += r->marks;
+        } else if (tls_encode(&d->base, r, &d->buf)) {
             cut++;
         }
     }
@@ -655,6 +677,7 @@ static int dd_create(sr_output_t *o)
         d->host = sr_strdup(c->host ? c->host : c->site_info->tcp_host);
         d->port = c->port ? (int)c->port : (c->host ? 10516 : c->site_info->tcp_port);
         d->metas = sr_dd_metas(c->source, &c->tags);
+        o->encode = tls_encode; /* the line depends on the record alone */
     } else {
         d->host = sr_strdup(c->host ? c->host : c->site_info->http_host);
         d->port = c->port ? (int)c->port : 443;

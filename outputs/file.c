@@ -162,7 +162,7 @@ static void report(file_out_t *f, batch_list_t *l, sr_outcome_t what)
 
 /* One record as a line of the configured format (o->encode: called on
  * input workers, which then queue the lines in chunks). */
-static void file_encode(const sr_output_t *o, const sr_record_t *r, sr_buf_t *out)
+static bool file_encode(const sr_output_t *o, const sr_record_t *r, sr_buf_t *out)
 {
     switch (((const file_conf_t *)o->priv_conf)->format) {
     case FMT_RFC5424:
@@ -179,6 +179,7 @@ static void file_encode(const sr_output_t *o, const sr_record_t *r, sr_buf_t *ou
         break;
     }
     sr_buf_putc(out, '\n');
+    return false;
 }
 
 static void add_span(file_out_t *f, const char *p, size_t off, size_t n)

@@ -100,11 +100,13 @@ struct sr_output_s {
      * takes, right after parsing and redaction, on their own threads, and
      * the output's queue holds encoded chunks (SR_REC_ENCODED: many
      * messages' bytes, sr_record_messages() of them) instead of records.
-     * So it may read only the record and what create set up, and update
-     * only atomics (metrics). An output that sets it must still accept
-     * plain records.
+     * So it may read only the record and what create set up. Returning
+     * true marks the line (the output's own meaning: Datadog's cut
+     * lines); a chunk's `marks` counts them, for the output to account
+     * for once the chunk is delivered. An output that sets it must still
+     * accept plain records.
      */
-    void (*encode)(const sr_output_t *o, const sr_record_t *r, sr_buf_t *out);
+    bool (*encode)(const sr_output_t *o, const sr_record_t *r, sr_buf_t *out);
 };
 
 /* Report a batch's outcome. For SR_OUT_GIVE_UP, reason names the drop

@@ -207,8 +207,9 @@ static void chunk_hand(sr_ingest_t *in, size_t i)
     if (ch->messages == 0) {
         return;
     }
-    batch_push(in, sr_record_encoded(&ch->buf, ch->messages, (uint16_t)i));
+    batch_push(in, sr_record_encoded(&ch->buf, ch->messages, ch->marks, (uint16_t)i));
     ch->messages = 0;
+    ch->marks = 0;
 }
 
 /* Encode the record into the chunk of every encoding output that takes
@@ -233,7 +234,9 @@ static bool encode_here(sr_ingest_t *in, const sr_record_t *rec)
         if (ch->buf.base == NULL) {
             sr_chunk_buf_take(&ch->buf);
         }
-        o->encode(o, rec, &ch->buf);
+        if (o->encode(o, rec, &ch->buf)) {
+            ch->marks++;
+        }
         ch->messages++;
         if (ch->buf.len >= CHUNK_BYTES) {
             chunk_hand(in, i);

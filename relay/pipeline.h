@@ -38,6 +38,7 @@ typedef struct sr_input_stats_s {
 typedef struct sr_chunk_s {
     sr_buf_t buf;
     uint32_t messages;
+    uint32_t marks;
 } sr_chunk_t;
 
 typedef struct sr_ingest_s {

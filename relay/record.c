@@ -249,6 +249,7 @@ static sr_record_t *record_new(const char *p, size_t len)
     r->size = 0;
     r->flags = 0;
     r->messages = 0;
+    r->marks = 0;
     r->output_id = 0;
     r->input_id = 0;
     r->input_name = "";
@@ -321,7 +322,8 @@ static void chunk_buf_free(char *p, uint32_t cap)
     free(p);
 }
 
-sr_record_t *sr_record_encoded(sr_buf_t *text, uint32_t messages, uint16_t output_id)
+sr_record_t *sr_record_encoded(sr_buf_t *text, uint32_t messages, uint32_t marks,
+                               uint16_t output_id)
 {
     sr_record_t *r;
 
@@ -339,6 +341,7 @@ sr_record_t *sr_record_encoded(sr_buf_t *text, uint32_t messages, uint16_t outpu
     }
     r->flags |= SR_REC_ENCODED;
     r->messages = messages;
+    r->marks = marks;
     r->output_id = output_id;
     sr_record_seal(r);
     return r;

@@ -93,6 +93,7 @@ typedef struct sr_record_s {
     uint32_t text_cap;  /* bytes available (frame + SR_RECORD_SPARE) */
 
     uint32_t messages;  /* SR_REC_ENCODED: how many messages the chunk holds */
+    uint32_t marks;     /* SR_REC_ENCODED: of those, lines its encode marked */
     uint16_t output_id; /* SR_REC_ENCODED: the output it was encoded for */
 
     sr_sd_elem_t sd_inline_elems[SR_SD_INLINE_ELEMS];
@@ -119,7 +120,8 @@ sr_record_t *sr_record_create(const char *frame, size_t len);
  * more are taken over with text's buffer (which must come from malloc or
  * sr_chunk_buf_take), and text is left without one. refs starts at 1.
  */
-sr_record_t *sr_record_encoded(sr_buf_t *text, uint32_t messages, uint16_t output_id);
+sr_record_t *sr_record_encoded(sr_buf_t *text, uint32_t messages, uint32_t marks,
+                               uint16_t output_id);
 
 /* Give b (empty, without a buffer) a recycled SR_CHUNK_CAP-byte buffer. */
 void sr_chunk_buf_take(sr_buf_t *b);

@@ -8,6 +8,8 @@
 #     gets nothing; the relay logs the verify failure and keeps retrying.
 #  3. An intake that closes the connection between batches loses nothing:
 #     the relay sees the close and reconnects for the next batch.
+#  4. A message over max_message_size arrives cut, ending in ...[TRUNCATED],
+#     and is counted once in syslog_relay_output_truncated_total.
 . "$(dirname "$0")/lib.sh"
 KEY=0123456789abcdef0123456789abcdef
 INTAKE="python3 $SR_SOURCE/test/integration/dd_intake.py"
@@ -50,6 +52,7 @@ outputs:
     service: svc
     source: 'my "src" [x]\\'
     tags: ['env:te"st', 'a]b']
+    max_message_size: 1024
   - name: dd-rogue
     type: datadog
     inputs: [tcp-in]
@@ -166,5 +169,23 @@ sr_assert_eq 6 "$(sr_metric 'syslog_relay_output_messages_total{output="dd"}')" 
 sr_assert_eq 1 "$(grep -c '^connect' "$T/good/events")" "connections to the good intake"
 sr_metric 'syslog_relay_output_truncated_total{output="dd"}' | grep -qx 0 ||
     sr_fail "truncated metric missing"
+
+# ---- 4. a message over max_message_size: cut, marked, counted once ---------
+send "<14>1 2026-11-21T19:22:10Z web04 app - - - long $(printf 'y%.0s' $(seq 1 3000)) end"
+sr_wait_lines "$T/good/accepted" 7
+sleep 0.3
+line=$(grep ' long y' "$T/good/accepted")
+[ -n "$line" ] || sr_fail "the long message was not delivered"
+case "$line" in
+*'...[TRUNCATED]') ;;
+*) sr_fail "the long message does not end with ...[TRUNCATED]: ${line: -40}" ;;
+esac
+body=${line#"$KEY "}
+[ "${#body}" -le 1024 ] || sr_fail "cut line is ${#body} bytes, over max_message_size 1024"
+[ "${#body}" -ge 1000 ] || sr_fail "cut line is only ${#body} bytes"
+sr_assert_eq 0 "$(wc -l <"$T/good/rejected")" "lines rejected after the cut one"
+sr_assert_eq 1 "$(sr_metric 'syslog_relay_output_truncated_total{output="dd"}')" \
+    "truncated records counted"
+sr_ok "a long message cut to max_message_size, marked and counted once"
 sr_stop_relay
 sr_ok "datadog syslog-tls"

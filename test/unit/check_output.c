@@ -174,7 +174,7 @@ static void enqueue_chunks(sr_output_t *o, int n, int (*per)(int))
         for (i = 0; i < per(k); i++) {
             sr_buf_printf(&b, "%d\n", k);
         }
-        r = sr_record_encoded(&b, (uint32_t)per(k), 0);
+        r = sr_record_encoded(&b, (uint32_t)per(k), 0, 0);
         ck_assert_uint_eq(sr_record_messages(r), (unsigned)per(k));
         sr_buf_free(&b);
         sr_output_enqueue_owned(o, r);
@@ -394,20 +394,21 @@ START_TEST(chunk_small_copied_big_taken)
     ck_assert_uint_eq(b.cap, SR_CHUNK_CAP);
     base = b.base;
     sr_buf_puts(&b, "one\ntwo\n");
-    r = sr_record_encoded(&b, 2, 3);
+    r = sr_record_encoded(&b, 2, 1, 3);
     ck_assert_ptr_eq(b.base, base); /* kept, emptied */
     ck_assert_uint_eq(b.len, 0);
     ck_assert_uint_eq(r->text_len, 8);
     ck_assert_int_eq(memcmp(r->text, "one\ntwo\n", 8), 0);
     ck_assert_ptr_eq(r->text, r->data);
     ck_assert_uint_eq(r->output_id, 3);
+    ck_assert_uint_eq(r->marks, 1);
     ck_assert_uint_lt(sr_record_size(r), 4096);
     sr_record_release(r);
 
     for (i = 0; i < 2000; i++) {
         sr_buf_printf(&b, "%05d %s\n", i, "xxxxxxxxxxxxxxxxxxxxxxxxxxxx");
     }
-    r = sr_record_encoded(&b, 2000, 0);
+    r = sr_record_encoded(&b, 2000, 0, 0);
     ck_assert_ptr_null(b.base); /* taken over */
     ck_assert_ptr_eq(r->text, base);
     ck_assert_uint_eq(r->text_len, 2000 * 35);
@@ -498,7 +499,7 @@ START_TEST(file_output_writes_chunks_and_records)
             sr_buf_printf(&chunk, "chunk %d line %d\n", i, j);
         }
         sr_buf_append(&want, chunk.base, chunk.len);
-        sr_output_enqueue_owned(o, sr_record_encoded(&chunk, (uint32_t)j, 0));
+        sr_output_enqueue_owned(o, sr_record_encoded(&chunk, (uint32_t)j, 0, 0));
     }
     run_until_idle(o, 5000);
     ck_assert_uint_eq(sr_output_pending(o), 0);
