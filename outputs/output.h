@@ -28,7 +28,8 @@ typedef enum sr_outcome_e {
 } sr_outcome_t;
 
 /*
- * A batch: up to desc->max_batch records (or encoded chunks), in queue order. The core owns
+ * A batch: records, or encoded chunks, holding up to desc->max_batch
+ * messages (a single chunk may hold more), in queue order. The core owns
  * the batch and the references in it; an output that accepted it may read
  * it until it calls sr_output_done(). `priv` and `next` are the output's
  * to use meanwhile.
@@ -60,7 +61,7 @@ typedef struct sr_output_desc_s {
      * line instead of redacting it. May be NULL: never. */
     bool (*needs_raw)(const void *conf);
     size_t inst_size;        /* >= sizeof(sr_output_t); the core allocates it zeroed */
-    uint32_t max_batch;      /* records per batch (>= 1) */
+    uint32_t max_batch;      /* messages per batch (>= 1) */
 
     /* Turn the validated config into an instance. No I/O. 0 or < 0. */
     int (*create)(sr_output_t *o);

@@ -184,11 +184,15 @@ static void dispatch(core_t *c)
         b->released = false;
         b->bytes = 0;
         b->messages = 0;
-        for (i = 0; i < n; i++) {
+        /* max_batch counts messages: a batch of chunks stops once it
+         * holds that many (it has at least one chunk, whatever its size). */
+        for (i = 0; i < n && (i == 0 || b->messages < max); i++) {
             b->recs[i] = pop_front(c);
             b->bytes += sr_record_size(b->recs[i]);
             b->messages += sr_record_messages(b->recs[i]);
         }
+        n = i;
+        b->n = n;
         c->inflight += n;
         rc = o->desc->submit(o, b);
         if (rc == 0) {

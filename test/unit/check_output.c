@@ -27,6 +27,7 @@ typedef struct script_s {
     uv_timer_t t;
     bool t_init;
     int stops;
+    size_t max_batch_bytes; /* the largest batch accepted, in bytes */
 } script_t;
 
 static int record_no(const sr_record_t *r)
@@ -85,6 +86,9 @@ static int script_submit(sr_output_t *o, sr_batch_t *b)
     }
     b->priv = (void *)(intptr_t)act;
     s->held[s->n_held++] = b;
+    if (b->bytes > s->max_batch_bytes) {
+        s->max_batch_bytes = b->bytes;
+    }
     uv_timer_start(&s->t, on_settle, 1, 0);
     return 0;
 }
@@ -107,6 +111,16 @@ static const sr_output_desc_t script_desc = {
     .keys = no_keys,
     .inst_size = sizeof(script_t),
     .max_batch = 4,
+    .submit = script_submit,
+    .stop = script_stop,
+};
+
+/* The same output with room for 1,000 items per batch, as Datadog has. */
+static const sr_output_desc_t script_wide_desc = {
+    .name = "script",
+    .keys = no_keys,
+    .inst_size = sizeof(script_t),
+    .max_batch = 1000,
     .submit = script_submit,
     .stop = script_stop,
 };
@@ -364,14 +378,20 @@ START_TEST(chunks_count_messages)
     uv_run(&loop, UV_RUN_NOWAIT);
     ck_assert_int_eq(metric(SR_M_OUTPUT_QUEUE, "t"), 21);
     run_until_idle(o, 2000);
-    /* Both batches go out at once: chunks 0-3 (10 messages) come back
-     * for a retry, 4-5 (11) are delivered; offered again, 0-3 are given up. */
-    ck_assert_int_eq(s->n_seen, 2);
-    for (i = 0; i < 2; i++) {
-        ck_assert_int_eq(s->seen[i], 4 + i);
+    /* max_batch 4 counts messages: the batches are chunks 0-2 (6
+     * messages), 3 (4), 4 (5) and 5 (6), all offered at once. 0-2 come
+     * back for a retry, 3 is delivered, 4 given up, 5 delivered; offered
+     * again, 0-2 are delivered. */
+    {
+        static const int order[] = {3, 5, 0, 1, 2};
+
+        ck_assert_int_eq(s->n_seen, 5);
+        for (i = 0; i < 5; i++) {
+            ck_assert_int_eq(s->seen[i], order[i]);
+        }
     }
-    ck_assert_int_eq(metric(SR_M_OUTPUT_MESSAGES, "t"), 11);
-    ck_assert_int_eq(metric(SR_M_DROPPED, "test_reason"), 10);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_MESSAGES, "t"), 16);
+    ck_assert_int_eq(metric(SR_M_DROPPED, "test_reason"), 5);
     ck_assert_int_eq(metric(SR_M_OUTPUT_ERRORS, "t"), 2);
     ck_assert_int_eq(metric(SR_M_OUTPUT_QUEUE, "t"), 0);
     ck_assert_int_eq(metric(SR_M_OUTPUT_QUEUE_BYTES, "t"), 0);
@@ -419,6 +439,42 @@ START_TEST(chunk_small_copied_big_taken)
     sr_chunk_buf_take(&b);
     ck_assert_ptr_eq(b.base, base);
     sr_buf_free(&b);
+}
+END_TEST
+
+/* max_batch counts messages, not chunks: with 1,000 per batch and chunks
+ * of 1,000 lines (60 KiB) each, every batch is one chunk, where counting
+ * items would hand an output all 50 (3 MB; 60 MB for 1,000) at once. */
+START_TEST(batches_count_messages)
+{
+    int acts[] = {ACT_DELIVER};
+    sr_output_t *o;
+    script_t *s;
+    int k, i;
+
+    conf.desc = &script_wide_desc;
+    conf.max_memory = 64 << 20;
+    o = make(acts, 1);
+    s = (script_t *)o;
+    for (k = 0; k < 50; k++) { /* 50 chunks of about 60 KiB: 3 MB */
+        sr_buf_t b;
+
+        sr_buf_init(&b);
+        for (i = 0; i < 1000; i++) {
+            sr_buf_printf(&b, "%05d %053d\n", k, i);
+        }
+        sr_output_enqueue_owned(o, sr_record_encoded(&b, 1000, 0, 0));
+        sr_buf_free(&b);
+    }
+    run_until_idle(o, 5000);
+    ck_assert_int_eq(metric(SR_M_OUTPUT_MESSAGES, "t"), 50000);
+    ck_assert_int_eq(s->n_seen, 50);
+    for (k = 0; k < 50; k++) {
+        ck_assert_int_eq(s->seen[k], k);
+    }
+    ck_assert_int_eq(s->n_calls, 50);
+    ck_assert_uint_le(s->max_batch_bytes, SR_CHUNK_CAP + 4096);
+    finish(o);
 }
 END_TEST
 
@@ -543,6 +599,7 @@ static Suite *suite(void)
     tcase_add_test(tc, chunks_count_messages);
     tcase_add_test(tc, discard_counts_chunk_messages);
     tcase_add_test(tc, chunk_small_copied_big_taken);
+    tcase_add_test(tc, batches_count_messages);
     tcase_add_test(tc, file_output_writes_chunks_and_records);
     suite_add_tcase(s, tc);
     return s;
