@@ -16,9 +16,9 @@
  * pipeline is done) and the buffer, fd and batch list of that write,
  * which the loop leaves alone until the after-work callback. Once the
  * write is complete the pool thread releases the records itself
- * (sr_batch_release) and the
- * after-work callback reports the batches delivered. SIGUSR1 (reopen)
- * closes and reopens the path between writes, for logrotate.
+ * (sr_batch_release) and the after-work callback reports the batches
+ * delivered. SIGUSR1 (reopen) closes and reopens the path between
+ * writes, for logrotate.
  */
 #include <errno.h>
 #include <fcntl.h>

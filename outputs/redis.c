@@ -444,7 +444,20 @@ static bool can_accept(const redis_out_t *r)
            r->bq_n < (size_t)r->conf->pipeline && !has_unsent(r) && list_room(r) > 0;
 }
 
-static void note_full(redis_out_t *r);
+/* If the list has no room, say so, once per episode: whether a batch is
+ * half sent or the next one waits (the batches so far may fill it
+ * exactly). */
+static void note_if_full(redis_out_t *r)
+{
+    if (r->full_logged || r->state != ST_READY || list_room(r) > 0) {
+        return;
+    }
+    r->full_logged = true;
+    sr_info("output redis \"%s\": list \"%s\" is at max_length %lld; holding "
+            "records in the queue and polling LLEN every %llu ms",
+            NAME(r), r->conf->key, (long long)r->conf->max_length,
+            (unsigned long long)r->conf->poll_interval_ms);
+}
 
 static void maybe_ready(redis_out_t *r)
 {
@@ -454,8 +467,8 @@ static void maybe_ready(redis_out_t *r)
     if (can_accept(r)) {
         r->want_ready = false;
         sr_output_ready(&r->base);
-    } else if (r->state == ST_READY && list_room(r) <= 0) {
-        note_full(r); /* the batches sent so far filled it exactly */
+    } else {
+        note_if_full(r);
     }
 }
 
@@ -510,19 +523,6 @@ static bool flush_wbuf(redis_out_t *r)
  * in list mode with max_length, no more than the list has room for).
  * Returns false when nothing more can be sent now.
  */
-/* The list has no room: say so once per episode, whether a batch is half
- * sent or the next one waits (the batches so far may fill it exactly). */
-static void note_full(redis_out_t *r)
-{
-    if (!r->full_logged) {
-        r->full_logged = true;
-        sr_info("output redis \"%s\": list \"%s\" is at max_length %lld; holding "
-                "records in the queue and polling LLEN every %llu ms",
-                NAME(r), r->conf->key, (long long)r->conf->max_length,
-                (unsigned long long)r->conf->poll_interval_ms);
-    }
-}
-
 static bool send_chunk(redis_out_t *r)
 {
     const redis_conf_t *c = r->conf;
@@ -550,7 +550,7 @@ static bool send_chunk(redis_out_t *r)
     if (c->mode == MODE_LIST) {
         room = list_room(r);
         if (room <= 0) {
-            note_full(r);
+            note_if_full(r);
             return false;
         }
         k = (uint32_t)SR_MIN((int64_t)k, room);
@@ -1011,9 +1011,7 @@ static int redis_submit(sr_output_t *o, sr_batch_t *b)
         start_connect(r);
     }
     if (!can_accept(r)) {
-        if (r->state == ST_READY && list_room(r) <= 0) {
-            note_full(r);
-        }
+        note_if_full(r);
         r->want_ready = true;
         return SR_EBUSY;
     }

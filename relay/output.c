@@ -309,7 +309,6 @@ static void release_records(core_t *c, sr_record_t **recs, uint32_t n)
 
     for (i = 0; i < n; i++) {
         c->bytes -= sr_record_size(recs[i]);
-        c->messages -= sr_record_messages(recs[i]);
         sr_record_release(recs[i]);
     }
     c->inflight -= n;
@@ -320,14 +319,15 @@ static void count_drop(const char *reason, uint64_t n)
     sr_metric_add(sr_metric(SR_M_DROPPED, reason ? reason : "given_up"), (int64_t)n);
 }
 
-/* Records leave the output: released here, or already released by the
- * output (`released`: their batch, after sr_batch_release()), when only
- * the accounting is left. */
-static void records_gone(core_t *c, sr_record_t **recs, uint32_t n, const sr_batch_t *released)
+/* Records (m messages) leave the output: released here, or already
+ * released by the output (`released`: their batch, after
+ * sr_batch_release()), when only the accounting is left. */
+static void records_gone(core_t *c, sr_record_t **recs, uint32_t n, size_t m,
+                         const sr_batch_t *released)
 {
+    c->messages -= m;
     if (released != NULL) {
         c->bytes -= released->bytes;
-        c->messages -= released->messages;
         c->inflight -= n;
     } else {
         release_records(c, recs, n);
@@ -351,7 +351,7 @@ static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t
     switch (what) {
     case SR_OUT_DELIVERED:
         sr_metric_add(c->m_delivered, (int64_t)m);
-        records_gone(c, recs, n, released);
+        records_gone(c, recs, n, m, released);
         c->backoff_ms = BACKOFF_MIN_MS;
         break;
     case SR_OUT_RETRY:
@@ -372,7 +372,7 @@ static void outcome(sr_output_t *o, sr_record_t **recs, uint32_t n, sr_outcome_t
         count_drop(reason, m);
         sr_log_limited(&c->rl, SR_LOG_ERROR, "output %s \"%s\": dropping %zu messages (%s)",
                        o->desc->name, o->name, m, reason ? reason : "given up");
-        records_gone(c, recs, n, released);
+        records_gone(c, recs, n, m, released);
         break;
     }
     update_gauges(c);

@@ -248,7 +248,7 @@ static sr_record_t *record_new(const char *p, size_t len)
     atomic_init(&r->refs, 1);
     r->size = 0;
     r->flags = 0;
-    r->messages = 0;
+    r->messages = 1;
     r->marks = 0;
     r->output_id = 0;
     r->input_id = 0;

@@ -92,7 +92,7 @@ typedef struct sr_record_s {
     uint32_t text_len;  /* bytes used */
     uint32_t text_cap;  /* bytes available (frame + SR_RECORD_SPARE) */
 
-    uint32_t messages;  /* SR_REC_ENCODED: how many messages the chunk holds */
+    uint32_t messages;  /* messages it stands for: 1, or an encoded chunk's count */
     uint32_t marks;     /* SR_REC_ENCODED: of those, lines its encode marked */
     uint16_t output_id; /* SR_REC_ENCODED: the output it was encoded for */
 
@@ -127,9 +127,7 @@ sr_record_t *sr_record_encoded(sr_buf_t *text, uint32_t messages, uint32_t marks
 void sr_chunk_buf_take(sr_buf_t *b);
 
 /* How many messages a record stands for: 1, or an encoded chunk's count. */
-static inline uint32_t sr_record_messages(const sr_record_t *r) {
-    return (r->flags & SR_REC_ENCODED) ? r->messages : 1;
-}
+static inline uint32_t sr_record_messages(const sr_record_t *r) { return r->messages; }
 
 static inline void sr_record_ref(sr_record_t *r) {
     atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
