@@ -371,6 +371,19 @@ static int flush(sr_tls_t *t)
     return 0;
 }
 
+/* Send what OpenSSL queued, then pass len bytes of plaintext on (none is
+ * fine). Returns 0, or SR_ETLS when either step failed the session. */
+static int hand_plain(sr_tls_t *t, const char *buf, size_t len)
+{
+    if (flush(t) < 0) {
+        return SR_ETLS;
+    }
+    if (len > 0) {
+        t->cbs.on_plain(t->arg, buf, len);
+    }
+    return t->failed ? SR_ETLS : 0;
+}
+
 /* Everything fed so far is consumed: send what OpenSSL queued and let an
  * idle connection hold no record buffers (about 34 KiB each). */
 static int wait_input(sr_tls_t *t)
@@ -452,7 +465,7 @@ int sr_tls_start(sr_tls_t *t)
 int sr_tls_feed(sr_tls_t *t, const char *data, size_t len)
 {
     char buf[TLS_CHUNK];
-    size_t n;
+    size_t n, used;
     int r, e;
 
     if (t->failed) {
@@ -498,23 +511,31 @@ int sr_tls_feed(sr_tls_t *t, const char *data, size_t len)
             return SR_ETLS;
         }
     }
+    /* Plaintext of successive records is gathered in buf and handed on once
+     * buf fills or the input runs out: a sender that writes one small record
+     * per message then costs one on_plain call per read, not per message. */
+    used = 0;
     for (;;) {
-        r = SSL_read_ex(t->ssl, buf, sizeof(buf), &n);
+        r = SSL_read_ex(t->ssl, buf + used, sizeof(buf) - used, &n);
         if (r == 1) {
-            if (flush(t) < 0) {
+            used += n;
+            if (used < sizeof(buf)) {
+                continue;
+            }
+            if (hand_plain(t, buf, used) < 0) {
                 return SR_ETLS;
             }
-            t->cbs.on_plain(t->arg, buf, n);
-            if (t->failed) {
-                return SR_ETLS;
-            }
+            used = 0;
             continue;
         }
         e = SSL_get_error(t->ssl, r);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            return wait_input(t);
+            return hand_plain(t, buf, used) < 0 ? SR_ETLS : wait_input(t);
         }
         if (e == SSL_ERROR_ZERO_RETURN) {
+            if (hand_plain(t, buf, used) < 0) {
+                return SR_ETLS;
+            }
             t->peer_closed = true;
             /* RFC 5425 4.4: answer close_notify with close_notify. */
             SSL_shutdown(t->ssl);
@@ -522,7 +543,13 @@ int sr_tls_feed(sr_tls_t *t, const char *data, size_t len)
             flush(t);
             return 1;
         }
-        return fail(t, r, "TLS read");
+        /* The reason first (fail() reads OpenSSL's error queue), then the
+         * records that came before the bad one. */
+        fail(t, r, "TLS read");
+        if (used > 0) {
+            t->cbs.on_plain(t->arg, buf, used);
+        }
+        return SR_ETLS;
     }
 }
 

@@ -360,6 +360,66 @@ START_TEST(pair_roundtrip)
 }
 END_TEST
 
+/* Many small records fed at once (a sender that writes one record per
+ * message): their plaintext arrives whole and in order, gathered into one
+ * call per 16 KiB. A corrupted record after them fails the session with a
+ * reason, and the records before it are still delivered. */
+START_TEST(pair_gathers_records)
+{
+    sr_tls_ctx_t *sctx = server_ctx(NULL);
+    sr_tls_ctx_t *cctx = client_ctx(cert("ca.crt"), NULL, NULL);
+    sr_buf_t want, wire;
+    pair_t p;
+    size_t i;
+
+    force_version(sctx, versions[_i]);
+    pair_init(&p, cctx, "localhost", sctx);
+    sr_buf_init(&want);
+    sr_buf_init(&wire);
+    ck_assert_int_eq(sr_tls_start(p.c.tls), 0);
+    pump(&p);
+    ck_assert(sr_tls_handshake_done(p.s.tls));
+
+    for (i = 0; i < 1000; i++) { /* 23 000 bytes in 1000 records */
+        char m[32];
+        int n = snprintf(m, sizeof(m), "<13>1 - - - - - - m%03zu\n", i % 1000);
+
+        ck_assert_int_eq(sr_tls_write(p.c.tls, m, (size_t)n), 0);
+        sr_buf_append(&want, m, (size_t)n);
+    }
+    p.s.plain_calls = 0;
+    pump(&p);
+    ck_assert_int_eq(p.server_rc, 0);
+    ck_assert_uint_eq(p.s.plain.len, want.len);
+    ck_assert_int_eq(memcmp(p.s.plain.base, want.base, want.len), 0);
+    ck_assert_int_eq(p.s.plain_calls, 2);
+
+    /* Three good records, then one with a flipped byte, in one feed. */
+    sr_buf_reset(&p.s.plain);
+    ck_assert_int_eq(sr_tls_write(p.c.tls, "one\n", 4), 0);
+    ck_assert_int_eq(sr_tls_write(p.c.tls, "two\n", 4), 0);
+    ck_assert_int_eq(sr_tls_write(p.c.tls, "three\n", 6), 0);
+    i = p.c.out.len;
+    ck_assert_int_eq(sr_tls_write(p.c.tls, "four\n", 5), 0);
+    p.c.out.base[p.c.out.len - 1] ^= 0x01; /* in the last record's tag */
+    ck_assert_uint_gt(p.c.out.len, i);
+    sr_buf_append(&wire, p.c.out.base, p.c.out.len);
+    sr_buf_reset(&p.c.out);
+    ck_assert_int_eq(sr_tls_feed(p.s.tls, wire.base, wire.len), SR_ETLS);
+    ck_assert_uint_eq(p.s.plain.len, 14);
+    ck_assert_int_eq(memcmp(p.s.plain.base, "one\ntwo\nthree\n", 14), 0);
+    ck_assert_msg(strstr(sr_tls_error(p.s.tls), "bad record mac") != NULL ||
+                      strstr(sr_tls_error(p.s.tls), "decryption failed") != NULL,
+                  "error '%s'", sr_tls_error(p.s.tls));
+    ck_assert_int_eq(sr_tls_feed(p.s.tls, "x", 1), SR_ETLS); /* stays failed */
+    sr_buf_free(&want);
+    sr_buf_free(&wire);
+    pair_free(&p);
+    sr_tls_ctx_free(cctx);
+    sr_tls_ctx_free(sctx);
+}
+END_TEST
+
 /* Client-side verification outcomes, in memory. */
 typedef struct verify_case_s {
     const char *server_crt;
@@ -920,6 +980,7 @@ static Suite *tls_suite(void)
 
     tcase_add_test(tc, ctx_errors);
     tcase_add_loop_test(tc, pair_roundtrip, 0, 2);
+    tcase_add_loop_test(tc, pair_gathers_records, 0, 2);
     tcase_add_loop_test(tc, pair_verify, 0, (int)SR_ARRAY_SIZE(verify_cases));
     tcase_add_test(tc, pair_cipher_refused);
     tcase_add_loop_test(tc, server_garbage, 0, (int)SR_ARRAY_SIZE(garbage_cases));
