@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "framing.h"
@@ -48,6 +49,17 @@
  * slots, one datagram each, so this many datagrams per system call. Only
  * the pages datagrams land in become resident. */
 #define UDP_MMSG 16
+/* Read coalescing: a loop iteration that emptied its sockets and read
+ * less than COALESCE_BYTES ends with a wait of COALESCE_WAIT_US, so that
+ * the next poll finds what arrived meanwhile on every connection at once.
+ * Senders that write one message per system call otherwise cost a
+ * wake-up, a poll, a read and a handover for every few messages. The wait
+ * follows the handover, so it delays nothing already read. A worker that
+ * left data unread (a full read buffer, or a UDP socket libuv stopped
+ * reading before it was empty) or read more than the threshold is busy
+ * and never waits. */
+#define COALESCE_BYTES (32 * 1024)
+#define COALESCE_WAIT_US 100
 #define TICK_MS 50
 #define SWEEP_TICKS 20 /* timeouts are checked once a second */
 
@@ -79,6 +91,7 @@ typedef struct listener_s {
     sr_input_stats_t st;         /* published on the worker's tick */
     sr_ratelimit_t rl[RL_COUNT]; /* one per kind, so a flood of one cannot hide another */
     char *ubuf;                  /* UDP: the recvmmsg buffer */
+    bool udp_more;               /* UDP: read this iteration, not yet to empty */
     struct sockaddr_storage ua;  /* UDP: the last sender, and its text */
     char ua_ip[64];
 } listener_t;
@@ -123,7 +136,7 @@ struct worker_s {
     uv_loop_t loop;
     uv_async_t wake;
     uv_timer_t tick;
-    uv_check_t flush; /* hands datagrams over once per loop iteration */
+    uv_check_t flush; /* hands records over once per loop iteration, then may wait */
     uv_timer_t resume; /* re-checks back-pressure soon after a pause */
     uint64_t resume_ms;
     unsigned ticks;
@@ -134,6 +147,8 @@ struct worker_s {
     atomic_bool stop;
     bool started;
     sr_ingest_t ingest;
+    size_t iter_bytes; /* read in this loop iteration (read coalescing) */
+    bool iter_full;    /* a stream read filled the buffer in this iteration */
     char rbuf[READ_BUF_SIZE];
 };
 
@@ -479,6 +494,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->got_bytes = true;
+    w->iter_bytes += (size_t)nread;
+    w->iter_full |= (size_t)nread == READ_BUF_SIZE;
     c->active_ms = uv_now(&w->loop);
     if (c->state == CONN_PROXY) {
         proxy_data(c, buf->base, (size_t)nread);
@@ -686,8 +703,15 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
     int fflags = 0;
 
     if (nread <= 0 || addr == NULL) {
+        /* 0 without a sender: the socket is empty, unless libuv is only
+         * handing back a recvmmsg buffer it has passed out in pieces. */
+        if (nread < 0 || !(flags & UV_UDP_MMSG_FREE)) {
+            l->udp_more = false;
+        }
         return;
     }
+    l->udp_more = true;
+    w->iter_bytes += len;
     if (sr_pipeline_full(w->srv->p)) {
         sr_metric_add(sr_metric(SR_M_DROPPED, "queue_full"), 1);
         return;
@@ -699,11 +723,35 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
     sr_ingest_frame(&w->ingest, l->in->conf, &l->st, buf->base, len, fflags, udp_source(l, addr));
 }
 
+/* This iteration read a little and left nothing unread (see
+ * COALESCE_BYTES). */
+static bool worth_waiting(const worker_t *w)
+{
+    size_t i;
+
+    if (w->iter_bytes == 0 || w->iter_bytes >= COALESCE_BYTES || w->iter_full) {
+        return false;
+    }
+    for (i = 0; i < w->n_listeners; i++) {
+        if (w->listeners[i].udp_more) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void on_flush_check(uv_check_t *c)
 {
     worker_t *w = c->data;
 
     sr_ingest_flush(&w->ingest);
+    if (worth_waiting(w)) {
+        struct timespec wait = {0, COALESCE_WAIT_US * 1000L};
+
+        nanosleep(&wait, NULL);
+    }
+    w->iter_bytes = 0;
+    w->iter_full = false;
 }
 
 /* ---- the worker ----------------------------------------------------- */
