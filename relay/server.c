@@ -108,6 +108,7 @@ typedef struct conn_s {
     bool got_bytes;
     bool tls_fed; /* TLS bytes arrived (a PROXY header alone does not count) */
     bool counted; /* holds one of input_t.conns */
+    bool handed;  /* its socket went to another worker; no longer in n_conns */
     uint64_t opened_ms;
     uint64_t active_ms;
     sr_framer_t framer;
@@ -283,7 +284,9 @@ static void on_conn_closed(uv_handle_t *h)
         atomic_fetch_sub(&c->l->in->conns, 1);
         sr_metric_add(c->l->in->m_conns, -1);
     }
-    atomic_fetch_sub(&w->n_conns, 1);
+    if (!c->handed) {
+        atomic_fetch_sub(&w->n_conns, 1);
+    }
     sr_framer_free(&c->framer);
     if (c->tls) {
         sr_tls_free(c->tls);
@@ -600,6 +603,11 @@ static void on_connection(uv_stream_t *server, int status)
     }
     to = less_loaded(w);
     if (to != w && hand_off(c, to)) {
+        /* Uncounted here at once, not when the handle has closed: the
+         * next accept in this same loop iteration must see it gone, or a
+         * burst of connections all goes to the other worker. */
+        atomic_fetch_sub(&w->n_conns, 1);
+        c->handed = true;
         conn_close(c, false); /* the duplicate lives on in `to` */
         return;
     }
