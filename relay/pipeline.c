@@ -310,11 +310,13 @@ void sr_ingest_flush(sr_ingest_t *in)
             chunk_hand(in, i);
         }
     }
-    if (in->n == 0) {
-        return;
-    }
+    /* Before the early return: a record that no output takes is released
+     * on the worker (encoding outputs), yet its redactions count. */
     if (in->scratch != NULL) {
         sr_redact_scratch_flush(in->scratch);
+    }
+    if (in->n == 0) {
+        return;
     }
     pthread_mutex_lock(&p->mu);
     /* Wake the main loop only when the inbox was empty: if it was not, a

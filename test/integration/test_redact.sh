@@ -297,3 +297,45 @@ for m in ("m4", "m5"):
         sys.exit(f"{m}: {a[m]!r} != {b[m]!r}")
 PY
 sr_ok "without a raw output: same redacted fields, no secret"
+
+# --- a record that no output takes ------------------------------------------
+# Redacted all the same, and counted: the file output encodes on the worker,
+# which then releases a record no output takes without handing anything over.
+cat >"$T/relay3.yaml" <<YAML
+log_level: info
+inputs:
+  - name: tcp-in
+    type: tcp
+    listen: "127.0.0.1:0"
+redact:
+  - builtin: credit_card
+outputs:
+  - name: urgent
+    type: file
+    path: $T/urgent.json
+    min_severity: emerg
+metrics:
+  listen: "127.0.0.1:0"
+YAML
+sr_start_relay "$T/relay3.yaml"
+$PY - "$(sr_port tcp-in)" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"<14>1 - h app - - - paid with 4111 1111 1111 1111\n")
+s.close()
+PY
+metric_is() { # NAME VALUE: wait up to 5 s for the metric to read VALUE; prints what it read
+    local v=
+    for _ in $(seq 1 100); do
+        v=$(sr_metric "$1")
+        [ "$v" = "$2" ] && break
+        sleep 0.05
+    done
+    echo "$v"
+}
+sr_assert_eq 1 "$(metric_is 'syslog_relay_input_messages_total{input="tcp-in"}' 1)" "messages read"
+sr_assert_eq 1 "$(metric_is 'syslog_relay_redactions_total{rule="credit_card"}' 1)" \
+    "credit_card replacements in a record no output takes"
+sr_stop_relay
+[ -s "$T/urgent.json" ] && sr_fail "an info record reached the emerg-only output"
+sr_ok "redactions counted in a record no output takes"
