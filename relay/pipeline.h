@@ -33,7 +33,6 @@ typedef struct sr_input_stats_s {
     uint64_t truncated;
 } sr_input_stats_t;
 
-/* A worker's stage-1 state. */
 /* A chunk being encoded for one output (see sr_output_t.encode). */
 typedef struct sr_chunk_s {
     sr_buf_t buf;
@@ -41,6 +40,7 @@ typedef struct sr_chunk_s {
     uint32_t marks;
 } sr_chunk_t;
 
+/* A worker's stage-1 state. */
 typedef struct sr_ingest_s {
     sr_pipeline_t *p;
     sr_redact_scratch_t *scratch;
