@@ -53,13 +53,17 @@
  * less than COALESCE_BYTES ends with a wait of COALESCE_WAIT_US, so that
  * the next poll finds what arrived meanwhile on every connection at once.
  * Senders that write one message per system call otherwise cost a
- * wake-up, a poll, a read and a handover for every few messages. The wait
- * follows the handover, so it delays nothing already read. A worker that
- * left data unread (a full read buffer, or a UDP socket libuv stopped
- * reading before it was empty) or read more than the threshold is busy
- * and never waits. */
-#define COALESCE_BYTES (32 * 1024)
-#define COALESCE_WAIT_US 100
+ * wake-up, a poll, a read and a handover for every few messages: at a
+ * moderate rate (a few hundred thousand a second, on two cores shared
+ * with the sender) a message costs about twice what it does at full
+ * speed, and a 1 ms wait takes back much of that, where 100 µs takes back
+ * little (docs/performance.md). The wait follows the handover, so it delays
+ * nothing already read; it adds at most the wait to a message's latency.
+ * A worker that left data unread (a full read buffer, or a UDP socket
+ * libuv stopped reading before it was empty) or read more than the
+ * threshold is busy and never waits. */
+#define COALESCE_BYTES (256 * 1024)
+#define COALESCE_WAIT_US 1000
 #define TICK_MS 50
 #define SWEEP_TICKS 20 /* timeouts are checked once a second */
 
