@@ -1669,6 +1669,52 @@ static void place(char *text, uint32_t *pos, const char *old, const char *store,
 
 enum { RES_HOSTNAME = 0, RES_APP_NAME, RES_MESSAGE, RES_RAW, RES_SD /* first SD value */ };
 
+/* True if slice sl is absent or ends at or before off. */
+static bool ends_by(sr_slice_t sl, uint32_t off)
+{
+    return !sr_slice_present(sl) || sl.off + sl.len <= off;
+}
+
+/*
+ * The usual case of a record whose raw line is not kept: the message is
+ * the only field that changed, and it ends the text after every other
+ * field. Its new bytes then go over the old ones where they lie, when the
+ * text has the room, and nothing else moves: no rebuilt text, no copy
+ * back. The bytes between the fields (the PRI, spaces, brackets) stay in
+ * the text; no slice reaches them, as after a rebuild.
+ */
+static bool redact_message_in_place(sr_record_t *rec, const char *store, const field_res_t *res)
+{
+    uint32_t off = rec->message.off;
+    size_t i;
+
+    if (sr_slice_present(rec->raw) || !res[RES_MESSAGE].changed || res[RES_HOSTNAME].changed ||
+        res[RES_APP_NAME].changed || !sr_slice_present(rec->message) ||
+        off + rec->message.len != rec->text_len ||
+        (size_t)off + res[RES_MESSAGE].len > rec->text_cap) {
+        return false;
+    }
+    if (!ends_by(rec->timestamp, off) || !ends_by(rec->hostname, off) ||
+        !ends_by(rec->app_name, off) || !ends_by(rec->procid, off) || !ends_by(rec->msgid, off)) {
+        return false;
+    }
+    for (i = 0; i < rec->n_sd_elems; i++) {
+        if (!ends_by(rec->sd_elems[i].id, off)) {
+            return false;
+        }
+    }
+    for (i = 0; i < rec->n_sd_params; i++) {
+        if (res[RES_SD + i].changed || !ends_by(rec->sd_params[i].name, off) ||
+            !ends_by(rec->sd_params[i].value, off)) {
+            return false;
+        }
+    }
+    memcpy(rec->text + off, store + res[RES_MESSAGE].off, res[RES_MESSAGE].len);
+    rec->message.len = res[RES_MESSAGE].len;
+    rec->text_len = off + res[RES_MESSAGE].len;
+    return true;
+}
+
 static int redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_record_t *rec,
                          bool keep_raw)
 {
@@ -1717,6 +1763,11 @@ static int redact_record(const sr_redactor_t *r, sr_redact_scratch_t *s, sr_reco
         any = any || res[i].changed;
     }
     if (!any) {
+        sr_redact_scratch_free(tmp);
+        return total;
+    }
+    if (redact_message_in_place(rec, s->store.base, res)) {
+        rec->flags |= SR_REC_REDACTED;
         sr_redact_scratch_free(tmp);
         return total;
     }

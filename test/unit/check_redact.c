@@ -620,6 +620,94 @@ START_TEST(test_record_text_grows)
 }
 END_TEST
 
+/* Every field of a record redacted without its raw line equals the same
+ * field redacted with it, whichever way the text is rewritten: in place
+ * (only the message changed, and it ends the text) or rebuilt (another
+ * field changed too, the message grew past the block, or the parser put
+ * something after it). */
+START_TEST(test_record_fields_match_full)
+{
+    sr_redactor_t *r = load("- builtin: credit_card\n"
+                            "- builtin: email\n"
+                            "  fields: [message, structured_data, hostname]\n");
+    sr_redact_scratch_t *s = sr_redact_scratch_create(r);
+    sr_parse_ctx_t ctx = {0, NULL};
+    sr_buf_t grow;
+    const char *lines[] = {
+        "<14>1 2026-11-21T10:00:00Z web-1 app 42 ID - paid by jane@example.com, card 4111 1111 "
+        "1111 1111, total 19.99",
+        "<14>1 2026-11-21T10:00:00Z ops@example.com app 42 ID - mail to bob@example.org",
+        "<14>1 2026-11-21T10:00:00Z web-1 app 42 ID [a@1 to=\"x@example.com\"] and y@example.com",
+        "<14>1 2026-11-21T10:00:00Z web-1 app 42 ID [a@1 n=\"1\"] only here: y@example.com",
+        "<34>Oct 11 22:14:15 mymachine su: 'su root' failed for bob@example.com on /dev/pts/8",
+        "<34>Oct 11 22:14:15 su: no host, card 5500-0000-0000-0004",
+        "no syslog header at all, mail a@example.com",
+        "<14>1 2026-11-21T10:00:00Z web-1 app 42 ID - nothing to mask",
+        NULL, /* grows past the block: filled in below */
+    };
+    size_t i, k;
+
+    sr_buf_init(&grow);
+    sr_buf_append(&grow, "<14>1 2026-11-21T10:00:00Z h app - - - ", 39);
+    for (i = 0; i < 40; i++) {
+        sr_buf_append(&grow, "a@b.co ", 7);
+    }
+    lines[SR_ARRAY_SIZE(lines) - 1] = grow.base;
+    for (i = 0; i < SR_ARRAY_SIZE(lines); i++) {
+        sr_record_t *full = sr_record_create(lines[i], strlen(lines[i]));
+        sr_record_t *part = sr_record_create(lines[i], strlen(lines[i]));
+        uint32_t msg_off;
+        int n_part;
+
+        sr_parse_record(full, SR_PARSE_AUTO, &ctx);
+        sr_parse_record(part, SR_PARSE_AUTO, &ctx);
+        msg_off = part->message.off;
+        sr_redact_record(r, s, full);
+        n_part = sr_redact_record_fields(r, s, part);
+        ck_assert_msg(!sr_slice_present(part->raw), "line %zu", i);
+        ck_assert_msg((n_part > 0) == ((part->flags & SR_REC_REDACTED) != 0), "line %zu", i);
+#define SAME(f)                                                                                    \
+    do {                                                                                           \
+        ck_assert_msg(sr_slice_present(full->f) == sr_slice_present(part->f), "line %zu " #f, i);  \
+        if (sr_slice_present(full->f)) {                                                           \
+            char *a_ = slice_str(full, full->f), *b_ = slice_str(part, part->f);                   \
+            ck_assert_msg(strcmp(a_, b_) == 0, "line %zu " #f ": \"%s\" != \"%s\"", i, a_, b_);    \
+            free(a_);                                                                              \
+            free(b_);                                                                              \
+        }                                                                                          \
+    } while (0)
+        SAME(timestamp);
+        SAME(hostname);
+        SAME(app_name);
+        SAME(procid);
+        SAME(msgid);
+        SAME(message);
+        ck_assert_uint_eq(part->n_sd_params, full->n_sd_params);
+        for (k = 0; k < part->n_sd_params; k++) {
+            SAME(sd_params[k].name);
+            SAME(sd_params[k].value);
+        }
+#undef SAME
+        ck_assert_msg(memmem(part->text, part->text_len, "@example", 8) == NULL, "line %zu", i);
+        ck_assert_msg(memmem(part->text, part->text_len, "1111 1111", 9) == NULL, "line %zu", i);
+        if (i == 0) {
+            /* Only the message changed: rewritten where it was. */
+            ck_assert_ptr_eq(part->text, part->data);
+            ck_assert_uint_eq(part->message.off, msg_off);
+            ck_assert_uint_eq(part->text_len, part->message.off + part->message.len);
+        } else if (i == 1 || i == 2 || i == SR_ARRAY_SIZE(lines) - 1) {
+            /* Another field changed, or the message outgrew the block. */
+            ck_assert_uint_lt(part->message.off, msg_off);
+        }
+        sr_record_release(full);
+        sr_record_release(part);
+    }
+    sr_buf_free(&grow);
+    sr_redact_scratch_free(s);
+    sr_redactor_free(r);
+}
+END_TEST
+
 START_TEST(test_record_raw_format)
 {
     static const char line[] = "garbage token=abc123 from 10.9.8.7";
@@ -1502,6 +1590,7 @@ static Suite *redact_suite(void)
     tcase_add_test(tc, test_record_unchanged_keeps_text);
     tcase_add_test(tc, test_record_fields_only);
     tcase_add_test(tc, test_record_text_grows);
+    tcase_add_test(tc, test_record_fields_match_full);
     tcase_add_test(tc, test_record_raw_format);
     tcase_add_test(tc, test_inputs_filter);
     tcase_add_test(tc, test_fields_filter);
