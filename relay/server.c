@@ -49,21 +49,24 @@
  * slots, one datagram each, so this many datagrams per system call. Only
  * the pages datagrams land in become resident. */
 #define UDP_MMSG 16
-/* Read coalescing: a loop iteration that emptied its sockets and read
- * less than COALESCE_BYTES ends with a wait of COALESCE_WAIT_US, so that
- * the next poll finds what arrived meanwhile on every connection at once.
- * Senders that write one message per system call otherwise cost a
- * wake-up, a poll, a read and a handover for every few messages: at a
- * moderate rate (a few hundred thousand a second, on two cores shared
- * with the sender) a message costs about twice what it does at full
- * speed, and a 1 ms wait takes back much of that, where 100 µs takes back
- * little (docs/performance.md). The wait follows the handover, so it delays
- * nothing already read; it adds at most the wait to a message's latency.
- * A worker that left data unread (a full read buffer, or a UDP socket
- * libuv stopped reading before it was empty) or read more than the
- * threshold is busy and never waits. */
-#define COALESCE_BYTES (256 * 1024)
+/* Read coalescing: a loop iteration that emptied its sockets ends with a
+ * wait before the next poll, so that the poll finds what arrived
+ * meanwhile on every connection at once. Senders that write one message
+ * per system call otherwise cost a wake-up, a poll, a read, a handover and
+ * an output write for every few messages: at a moderate rate (a few
+ * hundred thousand a second, on two cores shared with the sender) a
+ * message costs about twice what it does at full speed. The wait is what
+ * the rate of the last iteration (bytes read over the time since the
+ * previous poll) needs to bring COALESCE_BYTES, at most COALESCE_WAIT_US:
+ * a slow sender's messages wait up to 1 ms, and a worker near full speed,
+ * whose reads come close to COALESCE_BYTES by themselves, waits little or
+ * not at all, so it does not hold its senders back. The wait follows the
+ * handover, so it delays nothing already read. A worker that left data
+ * unread (a full read buffer, or a UDP socket libuv stopped reading before
+ * it was empty) or read COALESCE_BYTES is busy and never waits. */
+#define COALESCE_BYTES (64 * 1024)
 #define COALESCE_WAIT_US 1000
+#define COALESCE_MIN_WAIT_US 20 /* shorter waits are not worth a system call */
 #define TICK_MS 50
 #define SWEEP_TICKS 20 /* timeouts are checked once a second */
 
@@ -152,8 +155,9 @@ struct worker_s {
     atomic_bool stop;
     bool started;
     sr_ingest_t ingest;
-    size_t iter_bytes; /* read in this loop iteration (read coalescing) */
-    bool iter_full;    /* a stream read filled the buffer in this iteration */
+    size_t iter_bytes;   /* read in this loop iteration (read coalescing) */
+    bool iter_full;      /* a stream read filled the buffer in this iteration */
+    uint64_t iter_start; /* uv_hrtime() when the last iteration's wait began */
     char rbuf[READ_BUF_SIZE];
 };
 
@@ -735,33 +739,45 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
     sr_ingest_frame(&w->ingest, l->in->conf, &l->st, buf->base, len, fflags, udp_source(l, addr));
 }
 
-/* This iteration read a little and left nothing unread (see
- * COALESCE_BYTES). */
-static bool worth_waiting(const worker_t *w)
+/* How long this iteration's sender rate needs to bring COALESCE_BYTES,
+ * in ns (0: do not wait): none when the iteration read nothing, read
+ * enough, or left data unread. */
+static uint64_t coalesce_wait_ns(const worker_t *w, uint64_t now)
 {
+    uint64_t took = now - w->iter_start, wait;
     size_t i;
 
     if (w->iter_bytes == 0 || w->iter_bytes >= COALESCE_BYTES || w->iter_full) {
-        return false;
+        return 0;
     }
     for (i = 0; i < w->n_listeners; i++) {
         if (w->listeners[i].udp_more) {
-            return false;
+            return 0;
         }
     }
-    return true;
+    /* took * (COALESCE_BYTES - read) / read; took capped at a second, so
+     * that the product cannot overflow after a worker idled for days (any
+     * result near that is capped below anyway). */
+    took = SR_MIN(took, (uint64_t)1000000000);
+    wait = took * (COALESCE_BYTES - w->iter_bytes) / w->iter_bytes;
+    wait = SR_MIN(wait, (uint64_t)COALESCE_WAIT_US * 1000);
+    return wait >= (uint64_t)COALESCE_MIN_WAIT_US * 1000 ? wait : 0;
 }
 
 static void on_flush_check(uv_check_t *c)
 {
     worker_t *w = c->data;
+    uint64_t now, wait;
 
     sr_ingest_flush(&w->ingest);
-    if (worth_waiting(w)) {
-        struct timespec wait = {0, COALESCE_WAIT_US * 1000L};
+    now = uv_hrtime();
+    wait = coalesce_wait_ns(w, now);
+    if (wait > 0) {
+        struct timespec ts = {0, (long)wait};
 
-        nanosleep(&wait, NULL);
+        nanosleep(&ts, NULL);
     }
+    w->iter_start = now;
     w->iter_bytes = 0;
     w->iter_full = false;
 }
