@@ -120,10 +120,10 @@ static const sr_cfg_key_t buffer_keys[] = {
      "max_memory); the rest of max_memory is for when it fails. Datagrams are dropped only "
      "at max_memory."},
     {"disk_path", SR_CFG_STRING, NULL, 0, 0, offsetof(sr_output_conf_t, disk_path), NULL, NULL, 0,
-     "Directory for the disk buffer, used when memory is full; unset: no disk buffer. "
-     "Unique per output."},
+     "Directory for a disk buffer, unique per output. Checked, but not used yet: this version "
+     "buffers in memory only (max_memory) and logs a warning at start when this is set."},
     {"max_disk", SR_CFG_SIZE, "1GiB", MIB, 16384 * GIB, offsetof(sr_output_conf_t, max_disk),
-     NULL, NULL, 0, "Most the disk buffer may hold; beyond it records are dropped and counted."},
+     NULL, NULL, 0, "Most the disk buffer may hold (not used yet, as disk_path)."},
     {NULL},
 };
 

@@ -261,6 +261,13 @@ int sr_output_start(sr_output_t *o)
 {
     int rc = o->desc->start ? o->desc->start(o) : 0;
 
+    if (o->conf->disk_path != NULL) {
+        /* INTERFACE.md has the key; the disk buffer itself is not built
+         * yet. Say so rather than let an operator count on it. */
+        sr_warn("output %s \"%s\": buffer.disk_path %s is not used: this version buffers in "
+                "memory only, up to buffer.max_memory",
+                o->desc->name, o->name, o->conf->disk_path);
+    }
     if (rc < 0) {
         sr_error("output %s \"%s\": cannot start: %s", o->desc->name, o->name, sr_strerror(rc));
     }

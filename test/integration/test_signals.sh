@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Signals: SIGUSR1 reopens output files (logrotate), SIGHUP with a broken
 # configuration keeps the running one, SIGTERM delivers everything read and
-# exits 0, /health says 200 then the process ends.
+# exits 0, /health says 200 then the process ends. Also: an output with
+# buffer.disk_path (not built yet) gets a warning at start that says so.
 . "$(dirname "$0")/lib.sh"
 R="python3 $SR_SOURCE/test/integration/records.py"
 
@@ -18,11 +19,15 @@ outputs:
   - name: json
     type: file
     path: $T/out.json
+    buffer: {disk_path: "$T/spool"}
 metrics:
   listen: "127.0.0.1:0"
 YAML
 sr_start_relay "$T/relay.yaml"
 TCP=$(sr_port tcp-in); MP=$(sr_port metrics)
+sr_assert_eq 1 "$(grep -c 'buffer.disk_path .* is not used' "$T/relay.log")" "disk_path warnings"
+grep -q "output file \"json\": buffer.disk_path $T/spool is not used: this version buffers in memory only" \
+    "$T/relay.log" || sr_fail "no disk_path warning for output json"
 sr_assert_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MP/health")" "/health while running"
 
 send() { # n prefix
