@@ -161,6 +161,18 @@ sr_metric() {
     curl -s "http://127.0.0.1:$port/metrics" | awk -v k="$1" '$1 == k {print $2}'
 }
 
+# sr_wait_metric NAME_WITH_LABELS VALUE [SECONDS]: wait (default 5 s) until
+# the metric reads VALUE; prints what it read last, for sr_assert_eq.
+sr_wait_metric() {
+    local v= i
+    for i in $(seq 1 $((${3:-5} * 10))); do
+        v=$(sr_metric "$1")
+        [ "$v" = "$2" ] && break
+        sleep 0.1
+    done
+    echo "$v"
+}
+
 # sr_certs DIR: a CA, a server cert for localhost/127.0.0.1, a client cert
 # signed by the CA, and a second CA nobody trusts, made with openssl now.
 sr_certs() {

@@ -142,10 +142,7 @@ sr_ok "403, 413 and 400 dropped, counted and logged; later batches delivered"
 
 # ---- 3. batch limits and truncation --------------------------------------------
 send "$(sr_port big-in)" "<14>1 2026-11-21T19:22:11Z h a - - - first, answer held"
-for i in $(seq 1 100); do
-    [ "$(sr_metric 'syslog_relay_output_queue_messages{output="dd-big"}')" = 1 ] && break
-    sleep 0.1
-done
+sr_wait_metric 'syslog_relay_output_queue_messages{output="dd-big"}' 1 10 >/dev/null
 python3 - "$(sr_port big-in)" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -156,11 +153,7 @@ for i in range(120):
 s.close()
 PY
 # release the first answer once all 2621 records are queued
-for i in $(seq 1 300); do
-    [ "$(sr_metric 'syslog_relay_output_queue_messages{output="dd-big"}')" = 2621 ] && break
-    sleep 0.1
-done
-sr_assert_eq 2621 "$(sr_metric 'syslog_relay_output_queue_messages{output="dd-big"}')" "queued"
+sr_assert_eq 2621 "$(sr_wait_metric 'syslog_relay_output_queue_messages{output="dd-big"}' 2621 30)" "queued"
 touch "$T/release"
 sr_wait_lines "$T/big/accepted" 2621 60
 sleep 0.5

@@ -53,11 +53,7 @@ for i in range(200):
     s.sendto(b"<13>1 - h app - - - udp %03d" % i, ("127.0.0.1", int(sys.argv[1])))
     time.sleep(0.001)
 PY
-for i in $(seq 1 50); do
-    [ "$(sr_metric 'syslog_relay_input_messages_total{input="u"}')" = 200 ] && break
-    sleep 0.1
-done
-sr_assert_eq 200 "$(sr_metric 'syslog_relay_input_messages_total{input="u"}')" "datagrams read"
+sr_assert_eq 200 "$(sr_wait_metric 'syslog_relay_input_messages_total{input="u"}' 200)" "datagrams read"
 dropped=$(sr_metric 'syslog_relay_dropped_messages_total{reason="queue_full"}')
 sr_assert_eq 0 "${dropped:-0}" "datagrams dropped"
 q2=$(sr_metric 'syslog_relay_output_queue_messages{output="slow"}')

@@ -324,17 +324,8 @@ s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"<14>1 - h app - - - paid with 4111 1111 1111 1111\n")
 s.close()
 PY
-metric_is() { # NAME VALUE: wait up to 5 s for the metric to read VALUE; prints what it read
-    local v=
-    for _ in $(seq 1 100); do
-        v=$(sr_metric "$1")
-        [ "$v" = "$2" ] && break
-        sleep 0.05
-    done
-    echo "$v"
-}
-sr_assert_eq 1 "$(metric_is 'syslog_relay_input_messages_total{input="tcp-in"}' 1)" "messages read"
-sr_assert_eq 1 "$(metric_is 'syslog_relay_redactions_total{rule="credit_card"}' 1)" \
+sr_assert_eq 1 "$(sr_wait_metric 'syslog_relay_input_messages_total{input="tcp-in"}' 1)" "messages read"
+sr_assert_eq 1 "$(sr_wait_metric 'syslog_relay_redactions_total{rule="credit_card"}' 1)" \
     "credit_card replacements in a record no output takes"
 sr_stop_relay
 [ -s "$T/urgent.json" ] && sr_fail "an info record reached the emerg-only output"
